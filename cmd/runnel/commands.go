@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runnel-io/runnel/examples/jobs"
+	"github.com/runnel-io/runnel/examples/jobs/socketwordcount"
+	"github.com/runnel-io/runnel/examples/jobs/wordcount"
+	"github.com/runnel-io/runnel/internal/version"
+)
+
+// builtin is a job that ships with the runnel binary.
+type builtin struct {
+	summary string
+	run     jobs.RunFunc
+}
+
+var builtins = map[string]builtin{
+	"wordcount":       {"count the words of a text (Flink's WordCount)", wordcount.Run},
+	"socketwordcount": {"print rolling word counts of lines read from a socket", socketwordcount.Run},
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "runnel",
+		Short:         "runnel runs stateful stream and batch dataflows",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return jobs.UsageError{Err: err} })
+	root.AddCommand(newRunCommand(), newVersionCommand())
+	return root
+}
+
+func newRunCommand() *cobra.Command {
+	names := make([]string, 0, len(builtins))
+	for n := range builtins {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var list strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&list, "  %-16s %s\n", n, builtins[n].summary)
+	}
+	cmd := &cobra.Command{
+		Use:   "run JOB [--] [JOB FLAGS]",
+		Short: "Run a job on the embedded mini-cluster",
+		Long: "Run a job that ships with runnel on the embedded mini-cluster. Everything after\n" +
+			"the job's name (or after --) is passed to the job; run `runnel run JOB -help`\n" +
+			"to see its flags.\n\nJobs:\n" + list.String(),
+		Args:      usage(cobra.MinimumNArgs(1)),
+		ValidArgs: names,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			job, ok := builtins[args[0]]
+			if !ok {
+				return jobs.UsageError{Err: fmt.Errorf("runnel run: no job %q; the jobs are: %s", args[0], strings.Join(names, ", "))}
+			}
+			jobArgs := args[1:]
+			if len(jobArgs) > 0 && jobArgs[0] == "--" {
+				jobArgs = jobArgs[1:]
+			}
+			return job.run(cmd.Context(), jobArgs, cmd.OutOrStdout())
+		},
+	}
+	// Flags after the job's name belong to the job.
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print runnel's version",
+		Args:  usage(cobra.NoArgs),
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), version.String())
+		},
+	}
+}
+
+// usage makes the errors of an argument check usage errors (exit code 2).
+func usage(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return jobs.UsageError{Err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,36 @@
+// Package network moves serialized records between tasks.
+//
+// A producing subtask writes records of one output edge through a
+// RecordWriter, which serializes them with the edge's codec into pooled
+// Segments (32 KiB by default), one open segment per consumer channel, and
+// hands full segments to a Sender per channel. A consuming subtask reads from
+// one InputGate that unites all of its input channels, and a RecordReader per
+// channel turns segments back into typed records.
+//
+// Events (end of partition now; watermarks and checkpoint barriers later)
+// travel in the same ordered channel as the data, as Buffers without a
+// segment: a channel never reorders a record and an event.
+//
+// The in-process exchange (LocalChannel) and the TCP exchange implement the
+// same Sender and feed the same InputGate, so the tasks do not know which one
+// they use.
+//
+// Invariants:
+//
+//  1. Order: the buffers a Sender accepts reach the gate's consumer in the
+//     order they were sent (TestChannelOrder).
+//  2. Bounded memory: a channel queues at most its capacity of buffers, and a
+//     Pool hands out at most its limit of segments; a producer whose consumer
+//     does not keep up blocks in Send or Pool.Get (back-pressure) instead of
+//     queueing more (TestBackPressureBlocksProducer).
+//  3. Fairness: a gate serves its channels round-robin, so one busy channel
+//     cannot starve another (TestGateRoundRobin).
+//  4. Liveness under cancellation: every blocking call returns when its
+//     context is done (TestSendHonoursContext).
+//
+// Framing of a data segment: a sequence of records, each
+//
+//	uvarint(len(payload)<<1 | hasTimestamp)  [varint(timestamp)]  payload
+//
+// where payload is what the edge's codec appended.
+package network

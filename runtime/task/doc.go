@@ -1,0 +1,25 @@
+// Package task runs one subtask: the chain of operators of a job vertex,
+// fed by a source or by an input gate, writing to record writers.
+//
+// A task is a loop in one goroutine, Flink's mailbox thread:
+//
+//	source task:   poll the source; when it has nothing, flush and wait
+//	other tasks:   poll the gate; decode a buffer into the chain's head;
+//	               when the gate is empty, flush and wait
+//
+// Flushing when the input runs dry is the buffer timeout of this runtime:
+// under load, segments leave full; when a stream slows down, what is
+// buffered leaves at once, and no timer thread shares the writers.
+//
+// Invariants:
+//
+//  1. Every operator of the chain is closed exactly once, whether the task
+//     ends, fails or is cancelled; every segment it holds is recycled
+//     (minicluster.TestTaskClosesEverything).
+//  2. A task ends normally only after every input channel delivered
+//     EndOfPartition (or its source ended), every operator finished, its
+//     writers flushed and EndOfPartition went to every output channel. So a
+//     consumer sees end of input only after every record.
+//  3. A task's error names its chain and subtask; an operator's error names
+//     the operator (operator.Error) and is passed on unchanged.
+package task

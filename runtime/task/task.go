@@ -1,0 +1,331 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/network"
+	"github.com/runnel-io/runnel/runtime/operator"
+)
+
+// OutputChannels are the consumer channels of one output edge of a subtask.
+type OutputChannels struct {
+	Edge *graph.Edge
+	// Targets[i] is the channel to the i-th consumer reached by this
+	// subtask (all consumers, or one for a pointwise edge).
+	Targets []network.Sender
+	Pool    *network.Pool
+}
+
+// Deployment is everything one subtask needs to run.
+type Deployment struct {
+	JobName string
+	Job     *graph.JobGraph
+	Vertex  *graph.Vertex
+	Subtask int
+	Attempt int
+	Logger  *slog.Logger
+
+	// Gate is the subtask's input, nil for a source task. ChannelEdges[i] is
+	// the stream edge whose records arrive on gate channel i.
+	Gate         *network.InputGate
+	ChannelEdges []*graph.Edge
+	// Outputs has one entry per edge of Vertex.Out, in that order.
+	Outputs []OutputChannels
+}
+
+// Task is a deployed subtask.
+type Task struct {
+	d       Deployment
+	name    string
+	ops     []operator.Operator // Vertex.Nodes order
+	flush   []operator.IdleFlusher
+	writers []operator.Writer
+	readers []operator.Reader // per gate channel
+	source  operator.SourceOperator
+	opened  int // ops[len-opened:] were opened (or tried to) and are due a Close
+}
+
+// Error is a task's failure that no operator is to blame for.
+type Error struct {
+	Task        string
+	Subtask     int
+	Parallelism int
+	Err         error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("task %q (subtask %d/%d): %v", e.Task, e.Subtask+1, e.Parallelism, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func (t *Task) fail(err error) error {
+	var oe *operator.Error
+	if err == nil || errors.As(err, &oe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &Error{Task: t.name, Subtask: t.d.Subtask, Parallelism: t.d.Vertex.Parallelism, Err: err}
+}
+
+// New builds the subtask's chain. ctx bounds every blocking call of the
+// task's writers: cancel it to stop the task.
+func New(ctx context.Context, d Deployment) (*Task, error) {
+	v := d.Vertex
+	t := &Task{d: d, name: v.Name()}
+	if len(d.Outputs) != len(v.Out) {
+		return nil, t.fail(fmt.Errorf("task: %d output channel sets for %d output edges", len(d.Outputs), len(v.Out)))
+	}
+	logger := d.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	outEdge := make(map[*graph.Edge]OutputChannels, len(d.Outputs))
+	for _, oc := range d.Outputs {
+		outEdge[oc.Edge] = oc
+	}
+	g := d.Job.Stream
+	inputs := make(map[*graph.Node][]any, len(v.Nodes))
+	t.ops = make([]operator.Operator, len(v.Nodes))
+	for i := len(v.Nodes) - 1; i >= 0; i-- {
+		n := v.Nodes[i]
+		outs := make([]any, 0, len(n.Outputs))
+		for _, e := range n.Outputs {
+			if v.Contains(e.Target) {
+				in := inputs[e.Target]
+				if e.Input >= len(in) {
+					return nil, t.fail(fmt.Errorf("task: operator %s has no input %d", e.Target, e.Input))
+				}
+				outs = append(outs, in[e.Input])
+				continue
+			}
+			oc, ok := outEdge[e]
+			if !ok {
+				return nil, t.fail(fmt.Errorf("task: no channels for edge %v", e))
+			}
+			sel := e.Partitioner.Selector(d.Subtask, v.Parallelism, len(oc.Targets), g.MaxParallelismOf(e.Target))
+			out, w, err := n.OutType.NewWriter(ctx, sel, oc.Targets, oc.Pool)
+			if err != nil {
+				return nil, t.fail(err)
+			}
+			t.writers = append(t.writers, w)
+			outs = append(outs, out)
+		}
+		var out any
+		switch len(outs) {
+		case 0:
+			out = n.OutType.Discard()
+		case 1:
+			out = outs[0]
+		default:
+			var err error
+			if out, err = n.OutType.FanOut(outs); err != nil {
+				return nil, t.fail(err)
+			}
+		}
+		c := &operator.Context{
+			JobName:        d.JobName,
+			TaskName:       t.name,
+			OperatorName:   n.Name,
+			OperatorID:     d.Job.OperatorIDs[n.ID],
+			Subtask:        d.Subtask,
+			Parallelism:    v.Parallelism,
+			MaxParallelism: g.MaxParallelismOf(n),
+			Attempt:        d.Attempt,
+			Logger:         logger.With("operator", n.Name, "subtask", d.Subtask),
+		}
+		op, in, err := n.Factory.Create(c, out)
+		if err != nil {
+			t.releaseWriters()
+			return nil, c.Fail(err)
+		}
+		t.ops[i] = op
+		inputs[n] = in
+		if f, ok := op.(operator.IdleFlusher); ok {
+			t.flush = append(t.flush, f)
+		}
+	}
+	head := v.Head()
+	if head.Source {
+		src, ok := t.ops[0].(operator.SourceOperator)
+		if !ok {
+			t.releaseWriters()
+			return nil, t.fail(fmt.Errorf("task: source %s built a %T, not a source operator", head, t.ops[0]))
+		}
+		t.source = src
+		return t, nil
+	}
+	if d.Gate == nil || len(d.ChannelEdges) != d.Gate.NumChannels() {
+		t.releaseWriters()
+		return nil, t.fail(errors.New("task: input gate does not match its channel edges"))
+	}
+	t.readers = make([]operator.Reader, len(d.ChannelEdges))
+	headIn := inputs[head]
+	for ch, e := range d.ChannelEdges {
+		if e.Input >= len(headIn) {
+			t.releaseWriters()
+			return nil, t.fail(fmt.Errorf("task: operator %s has no input %d", head, e.Input))
+		}
+		r, err := e.Source.OutType.NewReader(headIn[e.Input])
+		if err != nil {
+			t.releaseWriters()
+			return nil, t.fail(err)
+		}
+		t.readers[ch] = r
+	}
+	return t, nil
+}
+
+// Name is the chain's name.
+func (t *Task) Name() string { return t.name }
+
+// Run runs the subtask until its input ends, it fails, or ctx is done. It
+// closes every operator before it returns.
+func (t *Task) Run(ctx context.Context) (err error) {
+	defer func() {
+		err = t.fail(errors.Join(err, t.close()))
+	}()
+	for i := len(t.ops) - 1; i >= 0; i-- {
+		// An operator whose Open fails is closed too: it may have acquired
+		// resources before failing, and Close is due once for every Open.
+		t.opened++
+		if err := t.ops[i].Open(ctx); err != nil {
+			return err
+		}
+	}
+	if t.source != nil {
+		err = t.runSource(ctx)
+	} else {
+		err = t.runGate(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	return t.finish()
+}
+
+func (t *Task) runSource(ctx context.Context) error {
+	done := ctx.Done()
+	for {
+		select {
+		case <-done:
+			return ctx.Err()
+		default:
+		}
+		st, err := t.source.PollNext()
+		if err != nil {
+			return err
+		}
+		switch st {
+		case operator.MoreAvailable:
+		case operator.NothingAvailable:
+			if err := t.flushAll(); err != nil {
+				return err
+			}
+			select {
+			case <-t.source.Available():
+			case <-done:
+				return ctx.Err()
+			}
+		case operator.EndOfInput:
+			return nil
+		}
+	}
+}
+
+func (t *Task) runGate(ctx context.Context) error {
+	done := ctx.Done()
+	gate := t.d.Gate
+	open := gate.NumChannels()
+	for open > 0 {
+		b, ch, ok := gate.Poll()
+		if !ok {
+			if err := t.flushAll(); err != nil {
+				return err
+			}
+			select {
+			case <-gate.Available():
+			case <-done:
+				return ctx.Err()
+			}
+			continue
+		}
+		switch b.Kind {
+		case network.Data:
+			err := t.readers[ch].Read(b.Segment.B)
+			b.Segment.Recycle()
+			if err != nil {
+				return err
+			}
+		case network.EndOfPartition:
+			open--
+		default:
+			return fmt.Errorf("task: unexpected %v on channel %d", b.Kind, ch)
+		}
+		select {
+		case <-done:
+			return ctx.Err()
+		default:
+		}
+	}
+	return nil
+}
+
+// finish ends the chain after its input ended: Finish head first, flush,
+// and signal the end to every consumer.
+func (t *Task) finish() error {
+	for _, op := range t.ops {
+		if err := op.Finish(); err != nil {
+			return err
+		}
+	}
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	for _, w := range t.writers {
+		if err := w.SendEvent(network.Buffer{Kind: network.EndOfPartition}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Task) flushAll() error {
+	for _, f := range t.flush {
+		if err := f.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, w := range t.writers {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close closes the opened operators, head first, and recycles what the
+// task holds: the writers' segments and any buffers left in its gate.
+func (t *Task) close() error {
+	var errs []error
+	for i := len(t.ops) - t.opened; i < len(t.ops); i++ {
+		if err := t.ops[i].Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	t.opened = 0
+	t.releaseWriters()
+	if t.d.Gate != nil {
+		t.d.Gate.Drain()
+	}
+	return errors.Join(errs...)
+}
+
+func (t *Task) releaseWriters() {
+	for _, w := range t.writers {
+		w.Release()
+	}
+}

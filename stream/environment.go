@@ -1,0 +1,188 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/state/keygroup"
+)
+
+// RuntimeMode selects streaming or batch semantics for bounded jobs.
+type RuntimeMode int
+
+const (
+	// Streaming: every operator emits as records arrive (the default).
+	Streaming RuntimeMode = iota
+	// Batch: every source must be bounded; keyed rolling aggregations emit
+	// only their final value per key, at the end of input.
+	Batch
+)
+
+func (m RuntimeMode) String() string {
+	if m == Batch {
+		return "BATCH"
+	}
+	return "STREAMING"
+}
+
+// Environment is where a job's dataflow is built and executed.
+// An Environment is not safe for concurrent use while the dataflow is being
+// built.
+type Environment struct {
+	graph  graph.StreamGraph
+	mode   RuntimeMode
+	logger *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+	mini   minicluster.Options
+	errs   []error
+}
+
+// NewEnvironment returns an environment that runs jobs on the embedded
+// mini-cluster, with parallelism runtime.NumCPU() and chaining enabled.
+func NewEnvironment() *Environment {
+	return &Environment{
+		graph:  graph.StreamGraph{Parallelism: runtime.NumCPU(), Chaining: true},
+		logger: slog.New(slog.DiscardHandler),
+		stdout: &lockedWriter{w: os.Stdout},
+		stderr: &lockedWriter{w: os.Stderr},
+	}
+}
+
+// SetParallelism sets the default parallelism of the job's operators.
+func (e *Environment) SetParallelism(n int) *Environment {
+	if n < 1 {
+		e.errorf("stream: SetParallelism(%d): parallelism must be at least 1", n)
+		return e
+	}
+	e.graph.Parallelism = n
+	return e
+}
+
+// Parallelism returns the default parallelism.
+func (e *Environment) Parallelism() int { return e.graph.Parallelism }
+
+// SetMaxParallelism sets the number of key groups of the job's keyed
+// operators: the most subtasks a keyed operator can ever be rescaled to.
+func (e *Environment) SetMaxParallelism(n int) *Environment {
+	if n < 1 || n > keygroup.UpperBound {
+		e.errorf("stream: SetMaxParallelism(%d): must be in [1, %d]", n, keygroup.UpperBound)
+		return e
+	}
+	e.graph.MaxParallelism = n
+	return e
+}
+
+// DisableOperatorChaining runs every operator in its own task.
+func (e *Environment) DisableOperatorChaining() *Environment {
+	e.graph.Chaining = false
+	return e
+}
+
+// SetRuntimeMode selects Streaming (default) or Batch semantics.
+func (e *Environment) SetRuntimeMode(m RuntimeMode) *Environment {
+	e.mode = m
+	return e
+}
+
+// SetLogger sets the logger of the runtime and of the job's operators.
+func (e *Environment) SetLogger(l *slog.Logger) *Environment {
+	if l != nil {
+		e.logger = l
+	}
+	return e
+}
+
+// SetStdout redirects the output of Print sinks (os.Stdout by default).
+// Writes are made whole lines at a time, from one goroutine at a time.
+func (e *Environment) SetStdout(w io.Writer) *Environment {
+	e.stdout = &lockedWriter{w: w}
+	return e
+}
+
+// SetStderr redirects the output of PrintToErr sinks.
+func (e *Environment) SetStderr(w io.Writer) *Environment {
+	e.stderr = &lockedWriter{w: w}
+	return e
+}
+
+// SetNetworkBuffers tunes the exchange between tasks: the number of buffers
+// queued per channel (Flink's buffers-per-channel, default 2) and the size of
+// a buffer in bytes (default 32 KiB). Zero keeps a default.
+func (e *Environment) SetNetworkBuffers(perChannel, segmentSize int) *Environment {
+	if perChannel < 0 || segmentSize < 0 || (segmentSize > 0 && segmentSize < 64) {
+		e.errorf("stream: SetNetworkBuffers(%d, %d): want non-negative values and segments of at least 64 bytes", perChannel, segmentSize)
+		return e
+	}
+	e.mini.ChannelCapacity, e.mini.SegmentSize = perChannel, segmentSize
+	return e
+}
+
+func (e *Environment) errorf(format string, args ...any) {
+	e.errs = append(e.errs, fmt.Errorf(format, args...))
+}
+
+// StreamGraph returns the job's dataflow as built so far, or the mistakes
+// made while building it.
+func (e *Environment) StreamGraph() (*graph.StreamGraph, error) {
+	if len(e.errs) > 0 {
+		return nil, errors.Join(e.errs...)
+	}
+	if e.mode == Batch {
+		for _, n := range e.graph.Nodes {
+			if n.Source && !n.Bounded {
+				return nil, fmt.Errorf("stream: BATCH runtime mode needs bounded sources, and %s is unbounded", n)
+			}
+		}
+	}
+	return &e.graph, nil
+}
+
+// Execute runs the job on the embedded mini-cluster and returns when it
+// ends: when every source is exhausted and every record has reached the
+// sinks, when it fails, or when ctx is cancelled (then with ctx's error).
+func (e *Environment) Execute(ctx context.Context, name string) error {
+	job, err := e.deploy(name)
+	if err != nil {
+		return err
+	}
+	if err := job.Run(ctx); err != nil {
+		return fmt.Errorf("stream: job %q: %w", name, err)
+	}
+	return nil
+}
+
+// deploy builds the job graph and wires it on the mini-cluster.
+func (e *Environment) deploy(name string) (*minicluster.Job, error) {
+	sg, err := e.StreamGraph()
+	if err != nil {
+		return nil, err
+	}
+	jg, err := sg.JobGraph()
+	if err != nil {
+		return nil, fmt.Errorf("stream: job %q: %w", name, err)
+	}
+	opts := e.mini
+	opts.Logger = e.logger
+	return minicluster.Deploy(name, jg, opts)
+}
+
+// lockedWriter serializes writes from the subtasks of print sinks.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,167 @@
+package stream
+
+import (
+	"cmp"
+
+	"github.com/runnel-io/runnel/codec"
+	"github.com/runnel-io/runnel/runtime/operator"
+	"github.com/runnel-io/runnel/runtime/partition"
+)
+
+// KeyedStream is a stream partitioned by a key: every record of one key goes
+// to the same subtask of the next operator, the one that owns the key's key
+// group. It embeds the partitioned DataStream, so any transformation can
+// follow; the keyed operations below keep state per key.
+type KeyedStream[K comparable, T any] struct {
+	DataStream[T]
+	key      func(T) K
+	keyCodec codec.Codec[K]
+}
+
+// KeyBy partitions s by key(record). The key's codec (codec.For[K]) must be
+// deterministic: its encoding is hashed into the key's key group.
+func KeyBy[T any, K comparable](s DataStream[T], key func(T) K) KeyedStream[K, T] {
+	kc, err := codec.For[K]()
+	if err != nil {
+		s.env.errorf("stream: KeyBy: %w", err)
+	}
+	return KeyByCodec(s, key, kc)
+}
+
+// KeyByCodec is KeyBy with an explicit key codec.
+func KeyByCodec[T any, K comparable](s DataStream[T], key func(T) K, kc codec.Codec[K]) KeyedStream[K, T] {
+	return KeyedStream[K, T]{DataStream: s.partitioned(partition.ByKey(key, kc)), key: key, keyCodec: kc}
+}
+
+// Key returns the key of a record.
+func (k KeyedStream[K, T]) Key(v T) K { return k.key(v) }
+
+// Reduce combines each record with the previous result of its key and emits
+// the new result (a rolling reduce). The first record of a key is emitted as
+// it is. In Batch mode only the final result of each key is emitted.
+func (k KeyedStream[K, T]) Reduce(fn func(acc, v T) (T, error)) DataStream[T] {
+	return rolling(k, "Reduce", func(acc, v *T) error {
+		r, err := fn(*acc, *v)
+		if err != nil {
+			return err
+		}
+		*acc = r
+		return nil
+	})
+}
+
+// Number is what Sum adds up.
+type Number interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32 | ~float64
+}
+
+// Sum keeps a rolling sum of one field per key: the emitted record is the
+// key's first record with the field replaced by the sum so far. field
+// returns a pointer to the field of the record it is given.
+func Sum[K comparable, T any, N Number](k KeyedStream[K, T], field func(*T) *N) DataStream[T] {
+	return rolling(k, "Sum", func(acc, v *T) error {
+		*field(acc) += *field(v)
+		return nil
+	})
+}
+
+// Min keeps a rolling minimum of one field per key: the emitted record is the
+// key's first record with the field replaced by the minimum so far (Flink's
+// min; MinBy keeps the whole record).
+func Min[K comparable, T any, N cmp.Ordered](k KeyedStream[K, T], field func(*T) *N) DataStream[T] {
+	return rolling(k, "Min", func(acc, v *T) error {
+		if f := field(v); *f < *field(acc) {
+			*field(acc) = *f
+		}
+		return nil
+	})
+}
+
+// Max is Min for the maximum.
+func Max[K comparable, T any, N cmp.Ordered](k KeyedStream[K, T], field func(*T) *N) DataStream[T] {
+	return rolling(k, "Max", func(acc, v *T) error {
+		if f := field(v); *f > *field(acc) {
+			*field(acc) = *f
+		}
+		return nil
+	})
+}
+
+// MinBy emits, per key, the record with the smallest field so far (the
+// earliest of equal ones).
+func MinBy[K comparable, T any, N cmp.Ordered](k KeyedStream[K, T], field func(*T) *N) DataStream[T] {
+	return rolling(k, "MinBy", func(acc, v *T) error {
+		if *field(v) < *field(acc) {
+			*acc = *v
+		}
+		return nil
+	})
+}
+
+// MaxBy emits, per key, the record with the largest field so far (the
+// earliest of equal ones).
+func MaxBy[K comparable, T any, N cmp.Ordered](k KeyedStream[K, T], field func(*T) *N) DataStream[T] {
+	return rolling(k, "MaxBy", func(acc, v *T) error {
+		if *field(v) > *field(acc) {
+			*acc = *v
+		}
+		return nil
+	})
+}
+
+// rolling adds a keyed rolling aggregation: combine folds v into acc.
+func rolling[K comparable, T any](k KeyedStream[K, T], kind string, combine func(acc, v *T) error) DataStream[T] {
+	batch := k.env.mode == Batch
+	f := oneInput[T, T](func(c *operator.Context, out operator.Output[T]) (interface {
+		operator.Operator
+		operator.Output[T]
+	}, error) {
+		return &rollingOp[K, T]{base: base{c: c}, key: k.key, combine: combine, out: out, batch: batch, state: map[K]*T{}}, nil
+	})
+	return streamOf[T](k.env, newNode[T](k.env, kind, kind, f, k.ports))
+}
+
+// rollingOp keeps one accumulator per key of its key groups. A key's
+// accumulator is allocated once, at its first record; later records cost
+// one map lookup.
+type rollingOp[K comparable, T any] struct {
+	base
+	key     func(T) K
+	combine func(acc, v *T) error
+	out     operator.Output[T]
+	batch   bool
+	state   map[K]*T
+	scratch T // the current record, addressable without escaping
+}
+
+func (o *rollingOp[K, T]) Collect(v T, ts int64) (err error) {
+	defer operator.Guard(o.c, &err)
+	k := o.key(v)
+	acc, ok := o.state[k]
+	if !ok {
+		acc = new(T)
+		*acc = v
+		o.state[k] = acc
+	} else {
+		o.scratch = v
+		if err := o.combine(acc, &o.scratch); err != nil {
+			return o.c.Fail(err)
+		}
+	}
+	if o.batch {
+		return nil
+	}
+	return o.out.Collect(*acc, ts)
+}
+
+func (o *rollingOp[K, T]) Finish() error {
+	if !o.batch {
+		return nil
+	}
+	for _, acc := range o.state {
+		if err := o.out.Collect(*acc, operator.NoTimestamp); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/runnel-io/runnel/runtime/operator"
+)
+
+// InputStatus is what a SourceReader reports after a poll.
+type InputStatus = operator.InputStatus
+
+// The statuses of a poll.
+const (
+	MoreAvailable    = operator.MoreAvailable
+	NothingAvailable = operator.NothingAvailable
+	EndOfInput       = operator.EndOfInput
+)
+
+// pollBatch is how many records the built-in readers emit per poll: enough
+// to amortize the poll, few enough for the task to react quickly.
+const pollBatch = 256
+
+// Source is a source of records, in the shape of Flink's FLIP-27 sources:
+// a description that creates one reader per parallel subtask.
+//
+// The split enumerator of FLIP-27 is not part of this interface yet: each
+// reader derives its share of the work from its subtask index and the
+// parallelism, deterministically.
+type Source[T any] interface {
+	// Bounded reports whether the source ends.
+	Bounded() bool
+	// CreateReader creates the reader of one subtask. ctx is done when the
+	// subtask stops; the reader must not use it after Close.
+	CreateReader(ctx context.Context, rc *RuntimeContext) (SourceReader[T], error)
+}
+
+// SourceReader reads the records of one subtask of a source. Its methods are
+// called from the subtask's goroutine only.
+type SourceReader[T any] interface {
+	// PollNext emits the records available now, a bounded batch of them,
+	// and reports whether more are available at once (MoreAvailable), later
+	// (NothingAvailable: wait for Available) or never (EndOfInput). It must
+	// not block for long.
+	PollNext(out ReaderOutput[T]) (InputStatus, error)
+	// Available returns a channel that becomes ready when a poll after
+	// NothingAvailable may make progress. Spurious wake-ups are allowed.
+	Available() <-chan struct{}
+	// Close releases the reader's resources and stops its goroutines, if
+	// any. It is called exactly once.
+	Close() error
+}
+
+// ReaderOutput receives the records of a SourceReader.
+type ReaderOutput[T any] interface {
+	// Collect emits a record without a timestamp.
+	Collect(v T)
+	// CollectWithTimestamp emits a record with an event timestamp in
+	// milliseconds.
+	CollectWithTimestamp(v T, ts int64)
+}
+
+type readerOutput[T any] struct {
+	out operator.Output[T]
+	err error
+}
+
+func (o *readerOutput[T]) Collect(v T) { o.CollectWithTimestamp(v, operator.NoTimestamp) }
+
+func (o *readerOutput[T]) CollectWithTimestamp(v T, ts int64) {
+	if o.err == nil {
+		o.err = o.out.Collect(v, ts)
+	}
+}
+
+// FromSource adds a source to the job.
+func FromSource[T any](env *Environment, src Source[T], name string) DataStream[T] {
+	n := newNode[T](env, "Source", name, operator.FactoryFunc(func(c *operator.Context, out any) (operator.Operator, []any, error) {
+		o, err := operator.OutputAs[T](c, out)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &sourceOp[T]{c: c, src: src, out: readerOutput[T]{out: o}}, nil, nil
+	}))
+	n.Source, n.Bounded = true, src.Bounded()
+	return streamOf[T](env, n)
+}
+
+func nonParallel[T any](s DataStream[T]) DataStream[T] {
+	n := s.ports[0].node
+	n.Parallelism, n.NonParallel = 1, true
+	return s
+}
+
+type sourceOp[T any] struct {
+	c      *operator.Context
+	src    Source[T]
+	reader SourceReader[T]
+	out    readerOutput[T]
+}
+
+func (o *sourceOp[T]) Open(ctx context.Context) (err error) {
+	defer operator.Guard(o.c, &err)
+	r, err := o.src.CreateReader(ctx, runtimeContext(o.c))
+	if err != nil {
+		return o.c.Fail(err)
+	}
+	o.reader = r
+	return nil
+}
+
+func (o *sourceOp[T]) PollNext() (st operator.InputStatus, err error) {
+	defer operator.Guard(o.c, &err)
+	st, err = o.reader.PollNext(&o.out)
+	if o.out.err != nil {
+		return st, o.out.err
+	}
+	return st, o.c.Fail(err)
+}
+
+func (o *sourceOp[T]) Available() <-chan struct{} { return o.reader.Available() }
+
+func (o *sourceOp[T]) Finish() error { return nil }
+
+func (o *sourceOp[T]) Close() (err error) {
+	defer operator.Guard(o.c, &err)
+	if o.reader == nil {
+		return nil
+	}
+	return o.c.Fail(o.reader.Close())
+}
+
+// always is a channel that is always ready: the Available of readers that
+// never return NothingAvailable.
+var always = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// FromSlice emits the elements of values, in order, from one subtask.
+func FromSlice[T any](env *Environment, values []T) DataStream[T] {
+	return nonParallel(FromSource(env, sliceSource[T](values), "Collection Source"))
+}
+
+// FromValues emits its arguments, in order, from one subtask.
+func FromValues[T any](env *Environment, values ...T) DataStream[T] {
+	return FromSlice(env, values)
+}
+
+type sliceSource[T any] []T
+
+func (s sliceSource[T]) Bounded() bool { return true }
+
+func (s sliceSource[T]) CreateReader(context.Context, *RuntimeContext) (SourceReader[T], error) {
+	return &sliceReader[T]{values: s}, nil
+}
+
+type sliceReader[T any] struct {
+	values []T
+	next   int
+}
+
+func (r *sliceReader[T]) PollNext(out ReaderOutput[T]) (InputStatus, error) {
+	end := min(r.next+pollBatch, len(r.values))
+	for ; r.next < end; r.next++ {
+		out.Collect(r.values[r.next])
+	}
+	if r.next == len(r.values) {
+		return EndOfInput, nil
+	}
+	return MoreAvailable, nil
+}
+
+func (r *sliceReader[T]) Available() <-chan struct{} { return always }
+func (r *sliceReader[T]) Close() error               { return nil }
+
+// FromSeq emits the values of seq, in order, from one subtask. The sequence
+// is pulled from the subtask's goroutine (iter.Pull) and stopped when the
+// subtask ends.
+func FromSeq[T any](env *Environment, seq iter.Seq[T]) DataStream[T] {
+	return nonParallel(FromSource(env, seqSource[T](seq), "Iterator Source"))
+}
+
+type seqSource[T any] iter.Seq[T]
+
+func (s seqSource[T]) Bounded() bool { return true }
+
+func (s seqSource[T]) CreateReader(context.Context, *RuntimeContext) (SourceReader[T], error) {
+	next, stop := iter.Pull(iter.Seq[T](s))
+	return &seqReader[T]{next: next, stop: stop}, nil
+}
+
+type seqReader[T any] struct {
+	next func() (T, bool)
+	stop func()
+}
+
+func (r *seqReader[T]) PollNext(out ReaderOutput[T]) (InputStatus, error) {
+	for range pollBatch {
+		v, ok := r.next()
+		if !ok {
+			return EndOfInput, nil
+		}
+		out.Collect(v)
+	}
+	return MoreAvailable, nil
+}
+
+func (r *seqReader[T]) Available() <-chan struct{} { return always }
+
+func (r *seqReader[T]) Close() error {
+	r.stop()
+	return nil
+}
+
+// Unbounded is the count of a generator that never ends.
+const Unbounded int64 = -1
+
+// GeneratorOption configures Generate.
+type GeneratorOption func(*generator)
+
+// WithRate limits a generator to perSecond records per second, over all of
+// its subtasks together (Flink's RateLimiterStrategy.perSecond).
+func WithRate(perSecond float64) GeneratorOption {
+	return func(g *generator) { g.rate = perSecond }
+}
+
+type generator struct {
+	count int64
+	rate  float64
+}
+
+// Generate emits fn(0), fn(1), ..., fn(count-1), or forever if count is
+// Unbounded. It runs in parallel: subtask s of p emits the indices i with
+// i mod p = s, in increasing order, so the set of records does not depend
+// on the parallelism.
+func Generate[T any](env *Environment, count int64, fn func(i int64) (T, error), opts ...GeneratorOption) DataStream[T] {
+	g := generator{count: count}
+	for _, o := range opts {
+		o(&g)
+	}
+	if count < 0 && count != Unbounded {
+		env.errorf("stream: Generate: count %d, want at least 0 or Unbounded", count)
+	}
+	if g.rate < 0 {
+		env.errorf("stream: Generate: rate %v, want a positive number of records per second", g.rate)
+	}
+	return FromSource(env, &genSource[T]{gen: g, fn: fn}, "Generator Source")
+}
+
+type genSource[T any] struct {
+	gen generator
+	fn  func(int64) (T, error)
+}
+
+func (s *genSource[T]) Bounded() bool { return s.gen.count != Unbounded }
+
+func (s *genSource[T]) CreateReader(_ context.Context, rc *RuntimeContext) (SourceReader[T], error) {
+	r := &genReader[T]{fn: s.fn, next: int64(rc.Subtask), step: int64(rc.Parallelism), count: s.gen.count}
+	if s.gen.rate > 0 {
+		r.rate = s.gen.rate / float64(rc.Parallelism)
+		r.ready = make(chan struct{}, 1)
+		r.timer = time.AfterFunc(time.Hour, func() {
+			select {
+			case r.ready <- struct{}{}:
+			default:
+			}
+		})
+		r.timer.Stop()
+	}
+	return r, nil
+}
+
+type genReader[T any] struct {
+	fn         func(int64) (T, error)
+	next, step int64
+	count      int64
+	rate       float64 // per subtask; 0: unlimited
+	start      time.Time
+	emitted    int64
+	timer      *time.Timer // signals ready when the next record is due
+	ready      chan struct{}
+}
+
+func (r *genReader[T]) PollNext(out ReaderOutput[T]) (InputStatus, error) {
+	n := int64(pollBatch)
+	if r.rate > 0 {
+		if r.start.IsZero() {
+			r.start = time.Now()
+		}
+		due := int64(time.Since(r.start).Seconds()*r.rate) + 1 - r.emitted
+		if due <= 0 {
+			wait := time.Duration(float64(r.emitted)/r.rate*float64(time.Second)) - time.Since(r.start)
+			r.timer.Reset(max(wait, time.Millisecond))
+			return NothingAvailable, nil
+		}
+		n = min(n, due)
+	}
+	for ; n > 0; n-- {
+		if r.count != Unbounded && r.next >= r.count {
+			return EndOfInput, nil
+		}
+		v, err := r.fn(r.next)
+		if err != nil {
+			return MoreAvailable, fmt.Errorf("generator record %d: %w", r.next, err)
+		}
+		out.Collect(v)
+		r.next += r.step
+		r.emitted++
+	}
+	if r.count != Unbounded && r.next >= r.count {
+		return EndOfInput, nil
+	}
+	return MoreAvailable, nil
+}
+
+func (r *genReader[T]) Available() <-chan struct{} {
+	if r.timer == nil {
+		return always
+	}
+	return r.ready
+}
+
+func (r *genReader[T]) Close() error {
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	return nil
+}
