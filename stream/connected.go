@@ -88,7 +88,7 @@ func coProcess[A, B, Out any](cs ConnectedStreams[A, B], kind string, newFn func
 			return nil, nil, err
 		}
 		fn := newFn()
-		op := &coOp[A, B, Out]{base: base{c: c, fn: fn}, fn: fn, col: collector[Out]{out: o}, ctx: Context{rc: runtimeContext(c)}}
+		op := &coOp[A, B, Out]{base: base{c: c, fn: fn}, fn: fn, col: collector[Out]{out: o}, ctx: newContext(c), wms: newTwoInputs()}
 		return op, []any{operator.Output[A](coInput1[A, B, Out]{op}), operator.Output[B](coInput2[A, B, Out]{op})}, nil
 	})
 	return streamOf[Out](env, newNode[Out](env, kind, kind, f, cs.first.ports, cs.second.ports))
@@ -99,9 +99,31 @@ type coOp[A, B, Out any] struct {
 	fn  CoProcessFunction[A, B, Out]
 	col collector[Out]
 	ctx Context
+	wms twoInputs
 }
 
-func (o *coOp[A, B, Out]) Finish() error { return finish(o.c, o.fn, &o.col) }
+func (o *coOp[A, B, Out]) Finish() error { return finish(o.c, o.fn, &o.col, &o.ctx) }
+
+func (o *coOp[A, B, Out]) watermark(input int, wm int64) error {
+	if combined, ok := o.wms.watermark(input, wm); ok {
+		o.ctx.watermark = combined
+		return o.col.out.EmitWatermark(combined)
+	}
+	return nil
+}
+
+func (o *coOp[A, B, Out]) status(input int, idle bool) error {
+	if idle, ok := o.wms.status(input, idle); ok {
+		if err := o.col.out.EmitWatermarkStatus(idle); err != nil {
+			return err
+		}
+	}
+	if combined, ok := o.wms.advance(); ok {
+		o.ctx.watermark = combined
+		return o.col.out.EmitWatermark(combined)
+	}
+	return nil
+}
 
 type coInput1[A, B, Out any] struct{ o *coOp[A, B, Out] }
 
@@ -109,8 +131,12 @@ func (in coInput1[A, B, Out]) Collect(v A, ts int64) (err error) {
 	o := in.o
 	defer operator.Guard(o.c, &err)
 	o.ctx.ts, o.col.ts = ts, ts
-	return o.col.result(o.c, o.fn.ProcessElement1(&o.ctx, v, &o.col))
+	return o.ctx.result(o.c, &o.col, o.fn.ProcessElement1(&o.ctx, v, &o.col))
 }
+
+func (in coInput1[A, B, Out]) EmitWatermark(wm int64) error { return in.o.watermark(0, wm) }
+
+func (in coInput1[A, B, Out]) EmitWatermarkStatus(idle bool) error { return in.o.status(0, idle) }
 
 type coInput2[A, B, Out any] struct{ o *coOp[A, B, Out] }
 
@@ -118,5 +144,65 @@ func (in coInput2[A, B, Out]) Collect(v B, ts int64) (err error) {
 	o := in.o
 	defer operator.Guard(o.c, &err)
 	o.ctx.ts, o.col.ts = ts, ts
-	return o.col.result(o.c, o.fn.ProcessElement2(&o.ctx, v, &o.col))
+	return o.ctx.result(o.c, &o.col, o.fn.ProcessElement2(&o.ctx, v, &o.col))
+}
+
+func (in coInput2[A, B, Out]) EmitWatermark(wm int64) error { return in.o.watermark(1, wm) }
+
+func (in coInput2[A, B, Out]) EmitWatermarkStatus(idle bool) error { return in.o.status(1, idle) }
+
+// twoInputs combines the watermarks of a two-input operator's inputs, as
+// Flink's two-input operators do: the operator's event time is the minimum
+// of its active inputs' watermarks, an idle input does not hold it back, and
+// it never goes backwards.
+type twoInputs struct {
+	wm      [2]int64
+	idle    [2]bool
+	emitted int64
+	idleOut bool
+}
+
+func newTwoInputs() twoInputs {
+	return twoInputs{wm: [2]int64{operator.MinWatermark, operator.MinWatermark}, emitted: operator.MinWatermark}
+}
+
+// watermark records input i's watermark and returns the combined one if it
+// advanced.
+func (t *twoInputs) watermark(i int, wm int64) (int64, bool) {
+	if wm > t.wm[i] {
+		t.wm[i] = wm
+	}
+	return t.advance()
+}
+
+func (t *twoInputs) advance() (int64, bool) {
+	var combined int64
+	switch {
+	case t.idle[0] && t.idle[1]:
+		return 0, false
+	case t.idle[0]:
+		combined = t.wm[1]
+	case t.idle[1]:
+		combined = t.wm[0]
+	default:
+		combined = min(t.wm[0], t.wm[1])
+	}
+	if combined <= t.emitted {
+		return 0, false
+	}
+	t.emitted = combined
+	return combined, true
+}
+
+// status records input i's status and returns the operator's status if it
+// changed. An input going idle may also let the watermark advance: callers
+// call advance afterwards.
+func (t *twoInputs) status(i int, idle bool) (bool, bool) {
+	t.idle[i] = idle
+	out := t.idle[0] && t.idle[1]
+	if out == t.idleOut {
+		return false, false
+	}
+	t.idleOut = out
+	return out, true
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"reflect"
 	"strings"
 
 	"github.com/runnel-io/runnel/codec"
@@ -14,6 +15,7 @@ import (
 // records take to the next operator (nil: the default).
 type port struct {
 	node *graph.Node
+	tag  string // side output, "" for the main output
 	part partition.Partitioner
 }
 
@@ -36,7 +38,7 @@ func (s DataStream[T]) Environment() *Environment { return s.env }
 // operator returns the single operator whose output s is, or records a
 // mistake.
 func (s DataStream[T]) operator(method string) *graph.Node {
-	if len(s.ports) == 1 && s.ports[0].part == nil {
+	if len(s.ports) == 1 && s.ports[0].part == nil && s.ports[0].tag == "" {
 		return s.ports[0].node
 	}
 	names := make([]string, len(s.ports))
@@ -118,7 +120,7 @@ func (s DataStream[T]) WithCodec(c codec.Codec[T]) DataStream[T] {
 func (s DataStream[T]) partitioned(p partition.Partitioner) DataStream[T] {
 	ports := make([]port, len(s.ports))
 	for i, pt := range s.ports {
-		ports[i] = port{node: pt.node, part: p}
+		ports[i] = port{node: pt.node, tag: pt.tag, part: p}
 	}
 	return DataStream[T]{env: s.env, ports: ports}
 }
@@ -184,7 +186,7 @@ func newNode[Out any](env *Environment, kind, name string, f operator.Factory, i
 	env.graph.AddNode(n)
 	for i, in := range inputs {
 		for _, p := range in {
-			env.graph.Connect(p.node, n, i, p.part)
+			env.graph.Connect(p.node, p.tag, n, i, p.part)
 		}
 	}
 	return n
@@ -192,4 +194,23 @@ func newNode[Out any](env *Environment, kind, name string, f operator.Factory, i
 
 func streamOf[T any](env *Environment, n *graph.Node) DataStream[T] {
 	return DataStream[T]{env: env, ports: []port{{node: n}}}
+}
+
+// SideOutput returns the records the operator of s emitted to the side
+// output tag (with OutputTag.Emit).
+func SideOutput[T, U any](s DataStream[U], tag OutputTag[T]) DataStream[T] {
+	n := s.operator("SideOutput")
+	if n == nil {
+		return DataStream[T]{env: s.env}
+	}
+	if n.SideOutputs == nil {
+		n.SideOutputs = map[string]*graph.SideOutput{}
+	}
+	if prev, ok := n.SideOutputs[tag.id]; ok && prev.Type.String() != reflect.TypeFor[T]().String() {
+		s.env.errorf("stream: side output %q of %s is of type %s and %s", tag.id, n, prev.Type, reflect.TypeFor[T]())
+	} else if !ok {
+		c, err := codec.For[T]()
+		n.SideOutputs[tag.id] = &graph.SideOutput{Type: operator.TypeOf(c), CodecErr: err}
+	}
+	return DataStream[T]{env: s.env, ports: []port{{node: n, tag: tag.id}}}
 }

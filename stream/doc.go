@@ -15,6 +15,29 @@
 // type parameters of their own; those that keep it are methods (Filter,
 // Rebalance, Print, Name, UID, ...).
 //
+// # Event time, state and windows
+//
+// Records carry an event timestamp (milliseconds) once a WatermarkStrategy
+// gave them one, at a source (FromSource) or later
+// (AssignTimestampsAndWatermarks). Watermarks flow with the records; an
+// operator's event time is the minimum over its inputs, idle inputs
+// excluded, and never goes backwards. A bounded source ends event time with
+// the watermark math.MaxInt64.
+//
+// Keyed functions (KeyedProcess, KeyedCoProcess, windows) keep state per
+// key through typed descriptors of package state (GetValueState and the
+// other getters, in KeyedOpener.Open) and register event- and
+// processing-time timers per key (KeyedContext.TimerService). Non-keyed
+// functions keep operator state (GetOperatorListState). Side outputs are
+// typed: OutputTag.Emit in a function, SideOutput to consume them.
+//
+// Window cuts a keyed stream into windows (package stream/window has the
+// assigners, triggers and evictors) that WindowReduce, WindowAggregate,
+// WindowProcess and their combinations evaluate, with Flink's semantics for
+// firing, allowed lateness, late data and state clean-up.
+//
+// # Records and functions
+//
 // Records are passed by value. A function must not modify a record it is
 // given: when an operator feeds several others in one task, they receive the
 // same value, and slices or maps inside it are shared.

@@ -9,8 +9,10 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/state/keygroup"
 )
@@ -54,6 +56,7 @@ func NewEnvironment() *Environment {
 		logger: slog.New(slog.DiscardHandler),
 		stdout: &lockedWriter{w: os.Stdout},
 		stderr: &lockedWriter{w: os.Stderr},
+		mini:   minicluster.Options{AutoWatermarkInterval: 200 * time.Millisecond, Clock: clock.System{}},
 	}
 }
 
@@ -111,6 +114,28 @@ func (e *Environment) SetStdout(w io.Writer) *Environment {
 // SetStderr redirects the output of PrintToErr sinks.
 func (e *Environment) SetStderr(w io.Writer) *Environment {
 	e.stderr = &lockedWriter{w: w}
+	return e
+}
+
+// SetAutoWatermarkInterval sets how often periodic watermark generators
+// emit (Flink's pipeline.auto-watermark-interval, 200ms by default); 0
+// disables periodic emission.
+func (e *Environment) SetAutoWatermarkInterval(d time.Duration) *Environment {
+	if d < 0 {
+		e.errorf("stream: SetAutoWatermarkInterval(%v): must not be negative", d)
+		return e
+	}
+	e.mini.AutoWatermarkInterval = d
+	return e
+}
+
+// SetClock sets the processing time of the job's tasks (the wall clock by
+// default); tests use a clock.Manual to drive processing-time windows and
+// timers by hand.
+func (e *Environment) SetClock(c clock.Clock) *Environment {
+	if c != nil {
+		e.mini.Clock = c
+	}
 	return e
 }
 

@@ -226,7 +226,7 @@ func TestFailingSource(t *testing.T) {
 			defer goleak.VerifyNone(t)
 			c.src.closed = new(atomic.Int64)
 			env := newEnv(2)
-			stream.FromSource[int64](env, c.src, "broken source").Rebalance().Discard()
+			stream.FromSource[int64](env, c.src, stream.NoWatermarks[int64](), "broken source").Rebalance().Discard()
 			err := executeErr(t, env)
 			wantErrorContains(t, err, `"broken source"`, "/2)")
 			wantErrorContains(t, err, c.want...)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/runnel-io/runnel/runtime/operator"
+	"github.com/runnel-io/runnel/state"
 )
 
 // Collector receives the records a function emits.
@@ -23,6 +24,21 @@ type RuntimeContext struct {
 	MaxParallelism int
 	Attempt        int
 	Logger         *slog.Logger
+
+	operatorState *state.OperatorBackend
+}
+
+// GetOperatorListState returns the subtask's list state d: non-keyed state
+// that a rescaled job splits evenly over the new subtasks (Flink's operator
+// list state). Sources and sinks keep their positions and pending work in it.
+func GetOperatorListState[V any](rc *RuntimeContext, d state.ListDescriptor[V]) (state.ListState[V], error) {
+	return state.GetOperatorListState(rc.operatorState, d)
+}
+
+// GetUnionListState returns the subtask's union list state d: on restore,
+// every subtask gets the union of all subtasks' lists.
+func GetUnionListState[V any](rc *RuntimeContext, d state.ListDescriptor[V]) (state.ListState[V], error) {
+	return state.GetUnionListState(rc.operatorState, d)
 }
 
 func runtimeContext(c *operator.Context) *RuntimeContext {
@@ -35,6 +51,7 @@ func runtimeContext(c *operator.Context) *RuntimeContext {
 		MaxParallelism: c.MaxParallelism,
 		Attempt:        c.Attempt,
 		Logger:         c.Logger,
+		operatorState:  c.OperatorState,
 	}
 }
 
@@ -56,17 +73,62 @@ type Finisher[Out any] interface {
 	Finish(out Collector[Out]) error
 }
 
-// Context is passed to a ProcessFunction with each record.
+// Context is passed to a ProcessFunction with each record. It is reused:
+// a function must not keep it beyond the call.
 type Context struct {
-	rc *RuntimeContext
-	ts int64
+	rc        *RuntimeContext
+	ts        int64
+	watermark int64
+	sides     map[string]any
+	err       error // the first error of a side output
+}
+
+func newContext(c *operator.Context) Context {
+	return Context{rc: runtimeContext(c), ts: operator.NoTimestamp, watermark: operator.MinWatermark, sides: c.SideOutputs}
 }
 
 // Timestamp returns the record's timestamp and whether it has one.
 func (c *Context) Timestamp() (int64, bool) { return c.ts, c.ts != operator.NoTimestamp }
 
+// CurrentWatermark returns the operator's event time: the last watermark it
+// received (math.MinInt64 before the first).
+func (c *Context) CurrentWatermark() int64 { return c.watermark }
+
 // Runtime describes the subtask.
 func (c *Context) Runtime() *RuntimeContext { return c.rc }
+
+// result is what an operator returns after calling a user function with
+// this context and col: the function's own error, attributed to the
+// operator, else the first error downstream of the main or a side output.
+func (c *Context) result(oc *operator.Context, col errTaker, fnErr error) error {
+	side := c.err
+	c.err = nil
+	if err := col.result(oc, fnErr); err != nil {
+		return err
+	}
+	return side
+}
+
+// OutputTag names a side output of records of type T. Tags are compared by
+// id: two tags with the same id are the same side output, and must have the
+// same type.
+type OutputTag[T any] struct{ id string }
+
+// NewOutputTag returns the tag of the side output id.
+func NewOutputTag[T any](id string) OutputTag[T] { return OutputTag[T]{id: id} }
+
+// ID returns the tag's id.
+func (t OutputTag[T]) ID() string { return t.id }
+
+// Emit sends v to the side output t, with the timestamp of the record being
+// processed. A side output without consumers drops it.
+func (t OutputTag[T]) Emit(ctx *Context, v T) {
+	out, ok := ctx.sides[t.id].(operator.Output[T])
+	if !ok || ctx.err != nil {
+		return
+	}
+	ctx.err = out.Collect(v, ctx.ts)
+}
 
 // ProcessFunction is the most general one-input function: it sees every
 // record with its context and may emit any number of records. It may also
@@ -104,6 +166,10 @@ func (c *collector[T]) Collect(v T) {
 	}
 }
 
+type errTaker interface {
+	result(oc *operator.Context, fnErr error) error
+}
+
 // result is what an operator returns after calling a user function with
 // this collector: the function's own error, attributed to the operator,
 // else the first error of the downstream. It clears the collector.
@@ -117,12 +183,12 @@ func (c *collector[T]) result(oc *operator.Context, fnErr error) error {
 }
 
 // finish calls fn's Finish, if it has one, with col.
-func finish[Out any](oc *operator.Context, fn any, col *collector[Out]) (err error) {
+func finish[Out any](oc *operator.Context, fn any, col *collector[Out], ctx *Context) (err error) {
 	defer operator.Guard(oc, &err)
 	f, ok := fn.(Finisher[Out])
 	if !ok {
 		return nil
 	}
-	col.ts = operator.NoTimestamp
-	return col.result(oc, f.Finish(col))
+	col.ts, ctx.ts = operator.NoTimestamp, operator.NoTimestamp
+	return ctx.result(oc, col, f.Finish(col))
 }

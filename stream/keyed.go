@@ -116,7 +116,7 @@ func rolling[K comparable, T any](k KeyedStream[K, T], kind string, combine func
 		operator.Operator
 		operator.Output[T]
 	}, error) {
-		return &rollingOp[K, T]{base: base{c: c}, key: k.key, combine: combine, out: out, batch: batch, state: map[K]*T{}}, nil
+		return &rollingOp[K, T]{base: base{c: c}, Forward: operator.Forward[T]{Out: out}, key: k.key, combine: combine, batch: batch, state: map[K]*T{}}, nil
 	})
 	return streamOf[T](k.env, newNode[T](k.env, kind, kind, f, k.ports))
 }
@@ -126,9 +126,9 @@ func rolling[K comparable, T any](k KeyedStream[K, T], kind string, combine func
 // one map lookup.
 type rollingOp[K comparable, T any] struct {
 	base
+	operator.Forward[T]
 	key     func(T) K
 	combine func(acc, v *T) error
-	out     operator.Output[T]
 	batch   bool
 	state   map[K]*T
 	scratch T // the current record, addressable without escaping
@@ -151,7 +151,7 @@ func (o *rollingOp[K, T]) Collect(v T, ts int64) (err error) {
 	if o.batch {
 		return nil
 	}
-	return o.out.Collect(*acc, ts)
+	return o.Out.Collect(*acc, ts)
 }
 
 func (o *rollingOp[K, T]) Finish() error {
@@ -159,7 +159,7 @@ func (o *rollingOp[K, T]) Finish() error {
 		return nil
 	}
 	for _, acc := range o.state {
-		if err := o.out.Collect(*acc, operator.NoTimestamp); err != nil {
+		if err := o.Out.Collect(*acc, operator.NoTimestamp); err != nil {
 			return err
 		}
 	}

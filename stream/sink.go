@@ -95,6 +95,12 @@ func (o *sinkOp[T]) Collect(v T, ts int64) (err error) {
 	return o.c.Fail(o.writer.Write(v, ts))
 }
 
+// EmitWatermark drops the watermark: sinks are the end of event time.
+func (o *sinkOp[T]) EmitWatermark(int64) error { return nil }
+
+// EmitWatermarkStatus drops the status.
+func (o *sinkOp[T]) EmitWatermarkStatus(bool) error { return nil }
+
 func (o *sinkOp[T]) Flush() (err error) {
 	defer operator.Guard(o.c, &err)
 	return o.c.Fail(o.writer.Flush(false))

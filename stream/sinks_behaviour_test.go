@@ -276,7 +276,7 @@ func TestCustomSinkLifecycle(t *testing.T) {
 func TestSinkWriterSeesTimestamps(t *testing.T) {
 	env := newEnv(1)
 	sink := &recordingSink{failAt: -1}
-	stream.FromSource[int64](env, stampedSource{n: 7}, "stamped").SinkTo(sink, "recording")
+	stream.FromSource[int64](env, stampedSource{n: 7}, stream.NoWatermarks[int64](), "stamped").SinkTo(sink, "recording")
 	mustExecute(t, env)
 	var want []string
 	for v := range int64(7) {

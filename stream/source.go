@@ -55,34 +55,39 @@ type SourceReader[T any] interface {
 
 // ReaderOutput receives the records of a SourceReader.
 type ReaderOutput[T any] interface {
-	// Collect emits a record without a timestamp.
+	// Collect emits a record without a timestamp of the reader's own (the
+	// strategy's timestamp assigner may give it one).
 	Collect(v T)
 	// CollectWithTimestamp emits a record with an event timestamp in
 	// milliseconds.
 	CollectWithTimestamp(v T, ts int64)
+	// Split returns the output for the records of one split of the source
+	// (a file block, a partition). Each split has a watermark generator of
+	// its own, and the source's watermark is the minimum over its active
+	// splits: Flink's per-split watermarks. The same id gives the same
+	// output until ReleaseSplit.
+	Split(id string) ReaderOutput[T]
+	// ReleaseSplit says that a split is finished: its watermark no longer
+	// holds the source's back.
+	ReleaseSplit(id string)
 }
 
-type readerOutput[T any] struct {
-	out operator.Output[T]
-	err error
-}
-
-func (o *readerOutput[T]) Collect(v T) { o.CollectWithTimestamp(v, operator.NoTimestamp) }
-
-func (o *readerOutput[T]) CollectWithTimestamp(v T, ts int64) {
-	if o.err == nil {
-		o.err = o.out.Collect(v, ts)
+// FromSource adds a source to the job, with the strategy that gives its
+// records timestamps and watermarks (NoWatermarks for none). A bounded
+// source emits the final watermark (math.MaxInt64) after its last record,
+// so that every event-time window and timer downstream fires.
+func FromSource[T any](env *Environment, src Source[T], strategy WatermarkStrategy[T], name string) DataStream[T] {
+	if strategy.err != nil {
+		env.errs = append(env.errs, strategy.err)
 	}
-}
-
-// FromSource adds a source to the job.
-func FromSource[T any](env *Environment, src Source[T], name string) DataStream[T] {
 	n := newNode[T](env, "Source", name, operator.FactoryFunc(func(c *operator.Context, out any) (operator.Operator, []any, error) {
 		o, err := operator.OutputAs[T](c, out)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &sourceOp[T]{c: c, src: src, out: readerOutput[T]{out: o}}, nil, nil
+		op := &sourceOp[T]{c: c, src: src, out: o, strategy: strategy}
+		op.mux = newSplitMux(o)
+		return op, nil, nil
 	}))
 	n.Source, n.Bounded = true, src.Bounded()
 	return streamOf[T](env, n)
@@ -95,14 +100,20 @@ func nonParallel[T any](s DataStream[T]) DataStream[T] {
 }
 
 type sourceOp[T any] struct {
-	c      *operator.Context
-	src    Source[T]
-	reader SourceReader[T]
-	out    readerOutput[T]
+	c        *operator.Context
+	src      Source[T]
+	reader   SourceReader[T]
+	out      operator.Output[T]
+	strategy WatermarkStrategy[T]
+	mux      *splitMux
+	main     *splitOutput[T]
+	splits   map[string]*splitOutput[T]
+	err      error // first error of the output
 }
 
 func (o *sourceOp[T]) Open(ctx context.Context) (err error) {
 	defer operator.Guard(o.c, &err)
+	o.main = o.newSplit("")
 	r, err := o.src.CreateReader(ctx, runtimeContext(o.c))
 	if err != nil {
 		return o.c.Fail(err)
@@ -111,13 +122,26 @@ func (o *sourceOp[T]) Open(ctx context.Context) (err error) {
 	return nil
 }
 
+func (o *sourceOp[T]) newSplit(id string) *splitOutput[T] {
+	so := &splitOutput[T]{op: o, id: id}
+	so.gen = newGenerated(o.c, o.strategy.newGenerator, o.strategy.idleness, o.mux.add(id))
+	so.gen.start()
+	return so
+}
+
 func (o *sourceOp[T]) PollNext() (st operator.InputStatus, err error) {
 	defer operator.Guard(o.c, &err)
-	st, err = o.reader.PollNext(&o.out)
-	if o.out.err != nil {
-		return st, o.out.err
+	st, err = o.reader.PollNext(o.main)
+	if o.err != nil {
+		return st, o.err
 	}
-	return st, o.c.Fail(err)
+	if err != nil {
+		return st, o.c.Fail(err)
+	}
+	if st == operator.EndOfInput {
+		return st, o.out.EmitWatermark(operator.MaxWatermark)
+	}
+	return st, nil
 }
 
 func (o *sourceOp[T]) Available() <-chan struct{} { return o.reader.Available() }
@@ -126,10 +150,155 @@ func (o *sourceOp[T]) Finish() error { return nil }
 
 func (o *sourceOp[T]) Close() (err error) {
 	defer operator.Guard(o.c, &err)
+	o.main.gen.stop()
+	for _, so := range o.splits {
+		so.gen.stop()
+	}
 	if o.reader == nil {
 		return nil
 	}
 	return o.c.Fail(o.reader.Close())
+}
+
+// splitOutput is the ReaderOutput of one split (id "" being the reader's
+// own output).
+type splitOutput[T any] struct {
+	op  *sourceOp[T]
+	id  string
+	gen *generated
+}
+
+func (so *splitOutput[T]) Collect(v T) { so.CollectWithTimestamp(v, operator.NoTimestamp) }
+
+func (so *splitOutput[T]) CollectWithTimestamp(v T, ts int64) {
+	o := so.op
+	if o.err != nil {
+		return
+	}
+	if o.strategy.assigner != nil {
+		ts = o.strategy.assigner(v, ts)
+	}
+	if err := so.gen.event(ts); err != nil {
+		o.err = err
+		return
+	}
+	o.err = o.out.Collect(v, ts)
+}
+
+func (so *splitOutput[T]) Split(id string) ReaderOutput[T] {
+	o := so.op
+	if id == "" {
+		return o.main
+	}
+	if s, ok := o.splits[id]; ok {
+		return s
+	}
+	if o.splits == nil {
+		o.splits = map[string]*splitOutput[T]{}
+	}
+	s := o.newSplit(id)
+	o.splits[id] = s
+	return s
+}
+
+func (so *splitOutput[T]) ReleaseSplit(id string) {
+	o := so.op
+	s, ok := o.splits[id]
+	if !ok {
+		return
+	}
+	s.gen.stop()
+	delete(o.splits, id)
+	if err := o.mux.remove(id); err != nil && o.err == nil {
+		o.err = err
+	}
+}
+
+// splitMux combines the watermarks of a source's splits into the source's:
+// the minimum over the splits that are neither idle nor released, never
+// going backwards; the source is idle when all its splits are. The reader's
+// own output counts as a split until another split emits a watermark.
+type splitMux struct {
+	out     watermarkSink
+	slots   map[string]*muxSlot
+	emitted int64
+	idle    bool
+}
+
+type muxSlot struct {
+	m    *splitMux
+	id   string
+	wm   int64
+	idle bool
+	used bool // has emitted a watermark or status
+}
+
+func newSplitMux(out watermarkSink) *splitMux {
+	return &splitMux{out: out, slots: map[string]*muxSlot{}, emitted: operator.MinWatermark}
+}
+
+func (m *splitMux) add(id string) *muxSlot {
+	s := &muxSlot{m: m, id: id, wm: operator.MinWatermark}
+	m.slots[id] = s
+	return s
+}
+
+func (m *splitMux) remove(id string) error {
+	delete(m.slots, id)
+	return m.update()
+}
+
+func (s *muxSlot) EmitWatermark(wm int64) error {
+	s.wm, s.used = wm, true
+	return s.m.update()
+}
+
+func (s *muxSlot) EmitWatermarkStatus(idle bool) error {
+	s.idle, s.used = idle, true
+	return s.m.update()
+}
+
+// update emits the combined watermark and status if they changed.
+func (m *splitMux) update() error {
+	min, active := int64(operator.MaxWatermark), 0
+	for id, s := range m.slots {
+		if id == "" && !s.used {
+			continue // the reader's own output, unused: a source of splits
+		}
+		if s.idle {
+			continue
+		}
+		active++
+		min = minInt(min, s.wm)
+	}
+	idle := active == 0 && len(m.slots) > 0 && m.anyUsed()
+	if idle != m.idle {
+		m.idle = idle
+		if err := m.out.EmitWatermarkStatus(idle); err != nil {
+			return err
+		}
+	}
+	if active == 0 || min <= m.emitted {
+		return nil
+	}
+	m.emitted = min
+	return m.out.EmitWatermark(min)
+}
+
+func (m *splitMux) anyUsed() bool {
+	for _, s := range m.slots {
+		if s.used {
+			return true
+		}
+	}
+	return false
+}
+
+func minInt(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
 }
 
 // always is a channel that is always ready: the Available of readers that
@@ -138,7 +307,7 @@ var always = func() chan struct{} { c := make(chan struct{}); close(c); return c
 
 // FromSlice emits the elements of values, in order, from one subtask.
 func FromSlice[T any](env *Environment, values []T) DataStream[T] {
-	return nonParallel(FromSource(env, sliceSource[T](values), "Collection Source"))
+	return nonParallel(FromSource(env, sliceSource[T](values), NoWatermarks[T](), "Collection Source"))
 }
 
 // FromValues emits its arguments, in order, from one subtask.
@@ -177,7 +346,7 @@ func (r *sliceReader[T]) Close() error               { return nil }
 // is pulled from the subtask's goroutine (iter.Pull) and stopped when the
 // subtask ends.
 func FromSeq[T any](env *Environment, seq iter.Seq[T]) DataStream[T] {
-	return nonParallel(FromSource(env, seqSource[T](seq), "Iterator Source"))
+	return nonParallel(FromSource(env, seqSource[T](seq), NoWatermarks[T](), "Iterator Source"))
 }
 
 type seqSource[T any] iter.Seq[T]
@@ -244,7 +413,7 @@ func Generate[T any](env *Environment, count int64, fn func(i int64) (T, error),
 	if g.rate < 0 {
 		env.errorf("stream: Generate: rate %v, want a positive number of records per second", g.rate)
 	}
-	return FromSource(env, &genSource[T]{gen: g, fn: fn}, "Generator Source")
+	return FromSource(env, &genSource[T]{gen: g, fn: fn}, NoWatermarks[T](), "Generator Source")
 }
 
 type genSource[T any] struct {

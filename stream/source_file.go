@@ -37,14 +37,18 @@ func FileSplitSize(bytes int64) FileOption {
 // The files are listed when each subtask opens, so they must not change
 // while the job runs.
 func ReadTextFile(env *Environment, path string, opts ...FileOption) DataStream[string] {
+	return FromSource(env, TextFileSource(path, opts...), NoWatermarks[string](), "Text File Source ("+path+")")
+}
+
+// TextFileSource is the source of ReadTextFile, to use with FromSource and
+// a WatermarkStrategy: each file block is a split with a watermark of its
+// own.
+func TextFileSource(path string, opts ...FileOption) Source[string] {
 	src := textFileSource{path: path, splitSize: DefaultFileSplitSize}
 	for _, o := range opts {
 		o(&src)
 	}
-	if src.splitSize <= 0 {
-		env.errorf("stream: ReadTextFile(%q): split size %d, want a positive number of bytes", path, src.splitSize)
-	}
-	return FromSource(env, src, "Text File Source ("+path+")")
+	return src
 }
 
 type textFileSource struct {
@@ -117,6 +121,9 @@ func (b byPath) Swap(i, j int) {
 }
 
 func (s textFileSource) CreateReader(_ context.Context, rc *RuntimeContext) (SourceReader[string], error) {
+	if s.splitSize <= 0 {
+		return nil, fmt.Errorf("stream: text file source %s: split size %d, want a positive number of bytes", s.path, s.splitSize)
+	}
 	all, err := listSplits(s.path, s.splitSize)
 	if err != nil {
 		return nil, err
@@ -132,6 +139,8 @@ func (s textFileSource) CreateReader(_ context.Context, rc *RuntimeContext) (Sou
 
 type textFileReader struct {
 	splits []fileSplit
+	out    ReaderOutput[string] // the current split's output
+	split  string               // the current split's id
 	file   *os.File
 	r      *bufio.Reader
 	pos    int64 // offset of the next line
@@ -148,6 +157,7 @@ func (r *textFileReader) openSplit() error {
 		return fmt.Errorf("stream: text file source: %w", err)
 	}
 	r.file, r.path, r.end = f, sp.path, sp.end
+	r.split = fmt.Sprintf("%s@%d", sp.path, sp.start)
 	r.pos = sp.start
 	seek := sp.start
 	if sp.start > 0 {
@@ -182,6 +192,10 @@ func (r *textFileReader) closeFile() error {
 	}
 	err := r.file.Close()
 	r.file = nil
+	if r.out != nil {
+		r.out.ReleaseSplit(r.split)
+		r.out = nil
+	}
 	return err
 }
 
@@ -194,6 +208,7 @@ func (r *textFileReader) PollNext(out ReaderOutput[string]) (InputStatus, error)
 			if err := r.openSplit(); err != nil {
 				return EndOfInput, err
 			}
+			r.out = out.Split(r.split)
 		}
 		if r.pos >= r.end {
 			if err := r.closeFile(); err != nil {
@@ -206,7 +221,7 @@ func (r *textFileReader) PollNext(out ReaderOutput[string]) (InputStatus, error)
 			return EndOfInput, fmt.Errorf("stream: text file source %s: %w", r.path, err)
 		}
 		if len(line) > 0 || err == nil {
-			out.Collect(string(trimEOL(line)))
+			r.out.Collect(string(trimEOL(line)))
 			n++
 		}
 		if err != nil { // io.EOF

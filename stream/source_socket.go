@@ -18,7 +18,7 @@ import (
 // not yet processed when the job fails are lost (at most once).
 func SocketTextStream(env *Environment, host string, port int) DataStream[string] {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	return nonParallel(FromSource(env, socketSource{addr: addr}, "Socket Stream ("+addr+")"))
+	return nonParallel(FromSource(env, socketSource{addr: addr}, NoWatermarks[string](), "Socket Stream ("+addr+")"))
 }
 
 type socketSource struct{ addr string }

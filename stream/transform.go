@@ -56,15 +56,15 @@ func Map[T, U any](s DataStream[T], fn func(T) (U, error)) DataStream[U] {
 		operator.Operator
 		operator.Output[T]
 	}, error) {
-		return &mapOp[T, U]{base: base{c: c, fn: fn}, fn: fn, out: out}, nil
+		return &mapOp[T, U]{base: base{c: c, fn: fn}, Forward: operator.Forward[U]{Out: out}, fn: fn}, nil
 	})
 	return streamOf[U](s.env, newNode[U](s.env, "Map", "Map", f, s.ports))
 }
 
 type mapOp[T, U any] struct {
 	base
-	fn  func(T) (U, error)
-	out operator.Output[U]
+	operator.Forward[U]
+	fn func(T) (U, error)
 }
 
 func (o *mapOp[T, U]) Collect(v T, ts int64) (err error) {
@@ -73,7 +73,7 @@ func (o *mapOp[T, U]) Collect(v T, ts int64) (err error) {
 	if err != nil {
 		return o.c.Fail(err)
 	}
-	return o.out.Collect(u, ts)
+	return o.Out.Collect(u, ts)
 }
 
 // Filter keeps the records for which fn returns true.
@@ -82,15 +82,15 @@ func (s DataStream[T]) Filter(fn func(T) (bool, error)) DataStream[T] {
 		operator.Operator
 		operator.Output[T]
 	}, error) {
-		return &filterOp[T]{base: base{c: c, fn: fn}, fn: fn, out: out}, nil
+		return &filterOp[T]{base: base{c: c, fn: fn}, Forward: operator.Forward[T]{Out: out}, fn: fn}, nil
 	})
 	return streamOf[T](s.env, newNode[T](s.env, "Filter", "Filter", f, s.ports))
 }
 
 type filterOp[T any] struct {
 	base
-	fn  func(T) (bool, error)
-	out operator.Output[T]
+	operator.Forward[T]
+	fn func(T) (bool, error)
 }
 
 func (o *filterOp[T]) Collect(v T, ts int64) (err error) {
@@ -102,7 +102,7 @@ func (o *filterOp[T]) Collect(v T, ts int64) (err error) {
 	if !keep {
 		return nil
 	}
-	return o.out.Collect(v, ts)
+	return o.Out.Collect(v, ts)
 }
 
 // FlatMap calls fn for every record; fn emits any number of records.
@@ -111,13 +111,14 @@ func FlatMap[T, U any](s DataStream[T], fn func(T, Collector[U]) error) DataStre
 		operator.Operator
 		operator.Output[T]
 	}, error) {
-		return &flatMapOp[T, U]{base: base{c: c, fn: fn}, fn: fn, col: collector[U]{out: out}}, nil
+		return &flatMapOp[T, U]{base: base{c: c, fn: fn}, Forward: operator.Forward[U]{Out: out}, fn: fn, col: collector[U]{out: out}}, nil
 	})
 	return streamOf[U](s.env, newNode[U](s.env, "FlatMap", "FlatMap", f, s.ports))
 }
 
 type flatMapOp[T, U any] struct {
 	base
+	operator.Forward[U]
 	fn  func(T, Collector[U]) error
 	col collector[U]
 }
@@ -145,13 +146,14 @@ func ProcessEach[T, U any](s DataStream[T], newFn func() ProcessFunction[T, U]) 
 		operator.Output[T]
 	}, error) {
 		fn := newFn()
-		return &processOp[T, U]{base: base{c: c, fn: fn}, fn: fn, col: collector[U]{out: out}, ctx: Context{rc: runtimeContext(c)}}, nil
+		return &processOp[T, U]{base: base{c: c, fn: fn}, Forward: operator.Forward[U]{Out: out}, fn: fn, col: collector[U]{out: out}, ctx: newContext(c)}, nil
 	})
 	return streamOf[U](s.env, newNode[U](s.env, "Process", "Process", f, s.ports))
 }
 
 type processOp[T, U any] struct {
 	base
+	operator.Forward[U]
 	fn  ProcessFunction[T, U]
 	col collector[U]
 	ctx Context
@@ -160,7 +162,14 @@ type processOp[T, U any] struct {
 func (o *processOp[T, U]) Collect(v T, ts int64) (err error) {
 	defer operator.Guard(o.c, &err)
 	o.ctx.ts, o.col.ts = ts, ts
-	return o.col.result(o.c, o.fn.ProcessElement(&o.ctx, v, &o.col))
+	return o.ctx.result(o.c, &o.col, o.fn.ProcessElement(&o.ctx, v, &o.col))
 }
 
-func (o *processOp[T, U]) Finish() error { return finish(o.c, o.fn, &o.col) }
+// EmitWatermark records the watermark for Context.CurrentWatermark and
+// passes it on.
+func (o *processOp[T, U]) EmitWatermark(wm int64) error {
+	o.ctx.watermark = wm
+	return o.Out.EmitWatermark(wm)
+}
+
+func (o *processOp[T, U]) Finish() error { return finish(o.c, o.fn, &o.col, &o.ctx) }

@@ -130,7 +130,7 @@ type stamped struct {
 // and across tasks; records without one arrive without one.
 func TestProcessSeesTimestamps(t *testing.T) {
 	env := newEnv(2)
-	src := stream.FromSource[int64](env, stampedSource{n: 120}, "stamped").SetParallelism(1)
+	src := stream.FromSource[int64](env, stampedSource{n: 120}, stream.NoWatermarks[int64](), "stamped").SetParallelism(1)
 	mapped := stream.Map(src, func(v int64) (int64, error) { return v, nil })
 	twice := stream.FlatMap(mapped, func(v int64, out stream.Collector[int64]) error {
 		out.Collect(v)

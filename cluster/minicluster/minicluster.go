@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/runtime/network"
 	"github.com/runnel-io/runnel/runtime/task"
@@ -21,6 +23,11 @@ type Options struct {
 	// SegmentSize is the size of a network segment in bytes
 	// (network.DefaultSegmentSize).
 	SegmentSize int
+	// Clock is the processing time of every task (clock.System).
+	Clock clock.Clock
+	// AutoWatermarkInterval is how often periodic watermark generators emit
+	// (0: never).
+	AutoWatermarkInterval time.Duration
 }
 
 // Job is a deployed job graph.
@@ -58,7 +65,8 @@ func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 	for _, v := range jg.Vertices {
 		deps[v.ID] = make([]task.Deployment, v.Parallelism)
 		for s := range v.Parallelism {
-			d := task.Deployment{JobName: name, Job: jg, Vertex: v, Subtask: s, Logger: opts.Logger}
+			d := task.Deployment{JobName: name, Job: jg, Vertex: v, Subtask: s, Logger: opts.Logger,
+				Clock: opts.Clock, AutoWatermarkInterval: opts.AutoWatermarkInterval}
 			var edges []*graph.Edge
 			var producers []int
 			for _, e := range v.In {

@@ -49,6 +49,8 @@ type Node struct {
 	// CodecErr, if set, says why OutType has no codec. That is an error only
 	// if the node's records cross a task boundary.
 	CodecErr error
+	// SideOutputs are the node's side outputs that have consumers, by tag.
+	SideOutputs map[string]*SideOutput
 	// NonParallel marks an operator that can only run as one subtask (a
 	// socket source, a source over a slice).
 	NonParallel bool
@@ -57,14 +59,37 @@ type Node struct {
 	Outputs []*Edge
 }
 
+// SideOutput is the type of one side output of a node.
+type SideOutput struct {
+	Type     operator.Type
+	CodecErr error
+}
+
 // Edge connects the output of Source to logical input Input of Target.
 type Edge struct {
 	Source, Target *Node
 	Input          int
+	// Tag selects a side output of Source; "" is its main output.
+	Tag string
 	// Partitioner routes the edge's records. Nil means Flink's default,
 	// resolved by JobGraph: FORWARD between operators of equal parallelism,
 	// REBALANCE otherwise.
 	Partitioner partition.Partitioner
+}
+
+// Type is the type of the records on the edge.
+func (e *Edge) Type() operator.Type {
+	if e.Tag == "" {
+		return e.Source.OutType
+	}
+	return e.Source.SideOutputs[e.Tag].Type
+}
+
+func (e *Edge) codecErr() error {
+	if e.Tag == "" {
+		return e.Source.CodecErr
+	}
+	return e.Source.SideOutputs[e.Tag].CodecErr
 }
 
 func (e *Edge) String() string {
@@ -95,9 +120,10 @@ func (g *StreamGraph) AddNode(n *Node) *Node {
 	return n
 }
 
-// Connect adds an edge from src to input input of dst.
-func (g *StreamGraph) Connect(src, dst *Node, input int, p partition.Partitioner) *Edge {
-	e := &Edge{Source: src, Target: dst, Input: input, Partitioner: p}
+// Connect adds an edge from the output tag of src ("" for the main output)
+// to input input of dst.
+func (g *StreamGraph) Connect(src *Node, tag string, dst *Node, input int, p partition.Partitioner) *Edge {
+	e := &Edge{Source: src, Tag: tag, Target: dst, Input: input, Partitioner: p}
 	src.Outputs = append(src.Outputs, e)
 	dst.Inputs = append(dst.Inputs, e)
 	g.Edges = append(g.Edges, e)
@@ -194,7 +220,7 @@ func (g *StreamGraph) OperatorIDs() []string {
 				fmt.Fprintf(h, "\x00source%d", k)
 			}
 			for _, e := range n.Inputs {
-				fmt.Fprintf(h, "\x00%s:%d:%d", ids[e.Source.ID], e.Input, slices.Index(e.Source.Outputs, e))
+				fmt.Fprintf(h, "\x00%s:%d:%d:%s", ids[e.Source.ID], e.Input, slices.Index(e.Source.Outputs, e), e.Tag)
 			}
 		}
 		ids[n.ID] = hex.EncodeToString(h.Sum(nil)[:16])
@@ -259,7 +285,7 @@ func (g *StreamGraph) ResolvePartitioners() {
 		if g.ParallelismOf(e.Source) == g.ParallelismOf(e.Target) {
 			kind = partition.Forward
 		}
-		e.Partitioner = e.Source.OutType.Partitioner(kind)
+		e.Partitioner = e.Type().Partitioner(kind)
 	}
 }
 
@@ -289,9 +315,9 @@ func (g *StreamGraph) JobGraph() (*JobGraph, error) {
 		if src == dst {
 			continue
 		}
-		if e.Source.CodecErr != nil {
+		if err := e.codecErr(); err != nil {
 			errs = append(errs, fmt.Errorf("graph: the records of %s (%s) go to %s in another task and need a codec: %w; set one with WithCodec",
-				e.Source, e.Source.OutType, e.Target, e.Source.CodecErr))
+				e.Source, e.Type(), e.Target, err))
 		}
 		src.Out = append(src.Out, e)
 		dst.In = append(dst.In, e)

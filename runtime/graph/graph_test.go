@@ -18,13 +18,13 @@ func newBuilder(p int) *builder {
 func (b *builder) node(name string, source bool, inputs ...*Node) *Node {
 	n := b.g.AddNode(&Node{Kind: name, Name: name, Source: source, OutType: operator.TypeOf[int](nil)})
 	for _, in := range inputs {
-		b.g.Connect(in, n, 0, nil)
+		b.g.Connect(in, "", n, 0, nil)
 	}
 	return n
 }
 
 func (b *builder) edge(src, dst *Node, k partition.Kind) {
-	b.g.Connect(src, dst, 0, partition.Of[int](k))
+	b.g.Connect(src, "", dst, 0, partition.Of[int](k))
 }
 
 func names(v *Vertex) string { return v.Name() }

@@ -7,9 +7,11 @@
 // one InputGate that unites all of its input channels, and a RecordReader per
 // channel turns segments back into typed records.
 //
-// Events (end of partition now; watermarks and checkpoint barriers later)
-// travel in the same ordered channel as the data, as Buffers without a
-// segment: a channel never reorders a record and an event.
+// Watermarks and watermark statuses are written into the data segments
+// between the records. Events that a consumer must act on per channel (end
+// of partition now, checkpoint barriers later) travel as Buffers without a
+// segment, in the same ordered channel: a channel never reorders a record
+// and an event.
 //
 // The in-process exchange (LocalChannel) and the TCP exchange implement the
 // same Sender and feed the same InputGate, so the tasks do not know which one
@@ -28,9 +30,13 @@
 //  4. Liveness under cancellation: every blocking call returns when its
 //     context is done (TestSendHonoursContext).
 //
-// Framing of a data segment: a sequence of records, each
+// Framing of a data segment: a sequence of entries, each starting with a
+// uvarint header whose low two bits are a tag:
 //
-//	uvarint(len(payload)<<1 | hasTimestamp)  [varint(timestamp)]  payload
+//	record:              uvarint(len(payload)<<2 | 0)  payload
+//	record with time:    uvarint(len(payload)<<2 | 1)  varint(timestamp)  payload
+//	watermark:           uvarint(2)                    varint(watermark)
+//	watermark status:    uvarint(idle<<2 | 3)
 //
 // where payload is what the edge's codec appended.
 package network

@@ -30,11 +30,32 @@ func (m mod) Select(v int64) int { return int(v % int64(m)) }
 
 type record struct{ v, ts int64 }
 
+// collect records what a reader delivers; events are kept as records with
+// v = -1 (watermark, ts = the watermark) or v = -2/-3 (idle/active).
 type collect struct{ got []record }
 
 func (c *collect) Collect(v int64, ts int64) error {
 	c.got = append(c.got, record{v, ts})
 	return nil
+}
+
+func (c *collect) EmitWatermark(wm int64) error { return c.Collect(-1, wm) }
+
+func (c *collect) EmitWatermarkStatus(idle bool) error {
+	if idle {
+		return c.Collect(-2, 0)
+	}
+	return c.Collect(-3, 0)
+}
+
+// events forwards channel events to the collect of that channel.
+type events []*collect
+
+func (e events) ChannelWatermark(ch int, wm int64) error { return e[ch].EmitWatermark(wm) }
+func (e events) ChannelStatus(ch int, idle bool) error   { return e[ch].EmitWatermarkStatus(idle) }
+
+func reader(c codec.Codec[int64], out *collect) *RecordReader[int64] {
+	return NewRecordReader(c, out, 0, events{out})
 }
 
 // drain reads every buffer of g until n channels delivered EndOfPartition.
@@ -65,7 +86,8 @@ func TestChannelOrder(t *testing.T) {
 	pool := NewPool(64, 8)
 	w := NewRecordWriter[int64](ctx, int64Codec{}, mod(2), []Sender{g.Channel(0), g.Channel(1)}, pool)
 	var got [2]collect
-	readers := []*RecordReader[int64]{NewRecordReader[int64](int64Codec{}, &got[0]), NewRecordReader[int64](int64Codec{}, &got[1])}
+	ev := events{&got[0], &got[1]}
+	readers := []*RecordReader[int64]{NewRecordReader[int64](int64Codec{}, &got[0], 0, ev), NewRecordReader[int64](int64Codec{}, &got[1], 1, ev)}
 	const n = 10000
 	done := make(chan error, 1)
 	go func() {
@@ -127,7 +149,7 @@ func TestBackPressureBlocksProducer(t *testing.T) {
 	// Consume one buffer at a time; at every step the producer can be at most
 	// the queued buffers plus the one it fills ahead of the consumer.
 	var got collect
-	r := NewRecordReader[int64](int64Codec{}, &got)
+	r := reader(int64Codec{}, &got)
 	recordsPerSegment := 64 / 3 // each record is at least 3 bytes (header, 1-2 byte varint)
 	for {
 		b, _, ok := g.Poll()
@@ -219,7 +241,7 @@ func TestOversizedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got collect
-	drain(t, g, []*RecordReader[int64]{NewRecordReader[int64](bigCodec{}, &got)})
+	drain(t, g, []*RecordReader[int64]{reader(bigCodec{}, &got)})
 	if fmt.Sprint(got.got) != "[{1 7} {100 7} {2 7}]" {
 		t.Fatalf("got %v", got.got)
 	}
@@ -241,8 +263,8 @@ func (bigCodec) Decode(src []byte) (int64, error) { return int64(len(src)), nil 
 
 func TestReaderRejectsGarbage(t *testing.T) {
 	var got collect
-	r := NewRecordReader[int64](int64Codec{}, &got)
-	for _, seg := range [][]byte{{0xff}, {0x09}, {0x04, 0x01}, {0x03, 0x80}} {
+	r := reader(int64Codec{}, &got)
+	for _, seg := range [][]byte{{0xff}, {0x11}, {0x08, 0x01}, {0x05, 0x80}, {0x02}, {0x06, 0x00}, {0x0b}} {
 		if err := r.Read(seg); !errors.Is(err, codec.ErrCorrupt) {
 			t.Errorf("Read(%x) = %v, want ErrCorrupt", seg, err)
 		}
@@ -252,11 +274,46 @@ func TestReaderRejectsGarbage(t *testing.T) {
 // FuzzRecordReader feeds arbitrary segments to a reader: it must return an
 // error or records, never panic.
 func FuzzRecordReader(f *testing.F) {
-	f.Add([]byte{0x02, 0x02})
-	f.Add([]byte{0x03, 0x80, 0x01, 0x02})
+	f.Add([]byte{0x04, 0x02})
+	f.Add([]byte{0x05, 0x80, 0x01, 0x02})
+	f.Add([]byte{0x02, 0x80, 0x01, 0x03, 0x07})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, seg []byte) {
 		var got collect
-		_ = NewRecordReader[int64](int64Codec{}, &got).Read(seg)
+		_ = reader(int64Codec{}, &got).Read(seg)
 	})
+}
+
+// TestEventsStayInOrder: watermarks and statuses written between records
+// reach the reader between the same records, on every channel.
+func TestEventsStayInOrder(t *testing.T) {
+	ctx := context.Background()
+	g := NewInputGate(2, 4)
+	pool := NewPool(64, 12)
+	w := NewRecordWriter[int64](ctx, int64Codec{}, mod(2), []Sender{g.Channel(0), g.Channel(1)}, pool)
+	steps := []func() error{
+		func() error { return w.Collect(0, 5) },
+		func() error { return w.EmitWatermark(4) },
+		func() error { return w.Collect(1, NoTimestamp) },
+		func() error { return w.EmitWatermarkStatus(true) },
+		func() error { return w.EmitWatermarkStatus(false) },
+		func() error { return w.Collect(2, 9) },
+		func() error { return w.EmitWatermark(-7) },
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.SendEvent(Buffer{Kind: EndOfPartition}); err != nil {
+		t.Fatal(err)
+	}
+	var got [2]collect
+	ev := events{&got[0], &got[1]}
+	drain(t, g, []*RecordReader[int64]{NewRecordReader[int64](int64Codec{}, &got[0], 0, ev), NewRecordReader[int64](int64Codec{}, &got[1], 1, ev)})
+	want0 := "[{0 5} {-1 4} {-2 0} {-3 0} {2 9} {-1 -7}]"
+	want1 := fmt.Sprintf("[{-1 4} {1 %d} {-2 0} {-3 0} {-1 -7}]", int64(NoTimestamp))
+	if fmt.Sprint(got[0].got) != want0 || fmt.Sprint(got[1].got) != want1 {
+		t.Fatalf("channel 0: %v\nwant       %s\nchannel 1: %v\nwant       %s", got[0].got, want0, got[1].got, want1)
+	}
 }

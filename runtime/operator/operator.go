@@ -5,13 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
+	"time"
 
+	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/network"
+	"github.com/runnel-io/runnel/state"
 )
 
 // NoTimestamp marks a record without a timestamp.
 const NoTimestamp = network.NoTimestamp
+
+const (
+	// MinWatermark is the watermark of a stream that has not sent one.
+	MinWatermark = math.MinInt64
+	// MaxWatermark ends event time: a bounded source sends it after its last
+	// record, so that every event-time timer and window fires.
+	MaxWatermark = math.MaxInt64
+)
 
 // Output receives records: see network.Output.
 type Output[T any] = network.Output[T]
@@ -58,6 +70,22 @@ type SourceOperator interface {
 	Available() <-chan struct{}
 }
 
+// ProcessingTimeService runs callbacks on the task's goroutine at points of
+// processing time: Flink's processing-time service. Times are milliseconds
+// since the Unix epoch, read from the task's clock.
+type ProcessingTimeService interface {
+	// Now returns the current processing time.
+	Now() int64
+	// Register calls fn with the current time on the task's goroutine once
+	// processing time has reached t, unless cancelled first. An error from
+	// fn fails the task.
+	Register(t int64, fn func(now int64) error) Cancel
+}
+
+// Cancel cancels a registered callback; it reports whether the callback was
+// still pending. It must be called from the task's goroutine.
+type Cancel func() bool
+
 // Context describes the subtask an operator instance runs in.
 type Context struct {
 	JobName        string
@@ -69,6 +97,18 @@ type Context struct {
 	MaxParallelism int
 	Attempt        int
 	Logger         *slog.Logger
+	// ProcessingTime schedules callbacks on the task's goroutine.
+	ProcessingTime ProcessingTimeService
+	// Clock is the task's processing time, for state TTL.
+	Clock clock.Clock
+	// AutoWatermarkInterval is how often periodic watermark generators emit
+	// (0: never).
+	AutoWatermarkInterval time.Duration
+	// SideOutputs maps each side-output tag of the operator that has
+	// consumers to its Output (an Output[T] of the tag's type).
+	SideOutputs map[string]any
+	// OperatorState is the operator instance's non-keyed state.
+	OperatorState *state.OperatorBackend
 }
 
 // Error is the failure of one operator in one subtask.

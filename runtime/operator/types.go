@@ -30,8 +30,9 @@ type Type interface {
 	// NewWriter returns an Output[T] that serializes into targets, routed by
 	// sel, which must be a network.Selector[T].
 	NewWriter(ctx context.Context, sel any, targets []network.Sender, pool *network.Pool) (out any, w Writer, err error)
-	// NewReader returns a Reader that delivers to in, an Output[T].
-	NewReader(in any) (Reader, error)
+	// NewReader returns a Reader of the given gate channel that delivers
+	// records to in, an Output[T], and watermarks and statuses to ev.
+	NewReader(in any, channel int, ev network.EventHandler) (Reader, error)
 	// FanOut returns one Output[T] that passes each record to every one of
 	// outs, each an Output[T].
 	FanOut(outs []any) (any, error)
@@ -61,12 +62,12 @@ func (t typeOf[T]) NewWriter(ctx context.Context, sel any, targets []network.Sen
 	return Output[T](w), w, nil
 }
 
-func (t typeOf[T]) NewReader(in any) (Reader, error) {
+func (t typeOf[T]) NewReader(in any, channel int, ev network.EventHandler) (Reader, error) {
 	o, ok := in.(Output[T])
 	if !ok {
 		return nil, fmt.Errorf("operator: internal: input %T does not take %s", in, t)
 	}
-	return network.NewRecordReader(t.codec, o), nil
+	return network.NewRecordReader(t.codec, o, channel, ev), nil
 }
 
 func (t typeOf[T]) FanOut(outs []any) (any, error) {
@@ -99,6 +100,38 @@ func (f fanOut[T]) Collect(v T, ts int64) error {
 	return nil
 }
 
+func (f fanOut[T]) EmitWatermark(wm int64) error {
+	for _, o := range f {
+		if err := o.EmitWatermark(wm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fanOut[T]) EmitWatermarkStatus(idle bool) error {
+	for _, o := range f {
+		if err := o.EmitWatermarkStatus(idle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type discard[T any] struct{}
 
-func (discard[T]) Collect(T, int64) error { return nil }
+func (discard[T]) Collect(T, int64) error         { return nil }
+func (discard[T]) EmitWatermark(int64) error      { return nil }
+func (discard[T]) EmitWatermarkStatus(bool) error { return nil }
+
+// Forward passes watermarks and statuses on to Out unchanged: embed it in
+// an operator whose input does nothing special with them.
+type Forward[T any] struct {
+	Out Output[T]
+}
+
+// EmitWatermark forwards wm.
+func (f Forward[T]) EmitWatermark(wm int64) error { return f.Out.EmitWatermark(wm) }
+
+// EmitWatermarkStatus forwards the status.
+func (f Forward[T]) EmitWatermarkStatus(idle bool) error { return f.Out.EmitWatermarkStatus(idle) }

@@ -22,4 +22,17 @@
 //     consumer sees end of input only after every record.
 //  3. A task's error names its chain and subtask; an operator's error names
 //     the operator (operator.Error) and is passed on unchanged.
+//  4. The watermark a task passes to an input of its head is the minimum
+//     over the input's aligned, active channels and never decreases; idle
+//     and ended channels do not hold it back (valve.go,
+//     TestValveNeverGoesBackwards).
+//  5. Processing-time callbacks run on the task's goroutine, in time order,
+//     once the task's clock has reached their time (timers.go).
+//
+// Event time: watermarks and watermark statuses arrive inside the data
+// segments of each channel (see package network); a valve per logical input
+// of the head combines them, as Flink's StatusWatermarkValve, and hands the
+// result to the head's input, from where each operator passes it on (after
+// firing its event-time timers). A source emits the final watermark after
+// its last record, so bounded jobs fire every event-time timer.
 package task

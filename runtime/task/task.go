@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/runtime/network"
 	"github.com/runnel-io/runnel/runtime/operator"
+	"github.com/runnel-io/runnel/state"
 )
 
 // OutputChannels are the consumer channels of one output edge of a subtask.
@@ -28,6 +31,11 @@ type Deployment struct {
 	Subtask int
 	Attempt int
 	Logger  *slog.Logger
+	// Clock is the task's processing time (clock.System if nil).
+	Clock clock.Clock
+	// AutoWatermarkInterval is how often periodic watermark generators
+	// emit; 0 disables periodic emission.
+	AutoWatermarkInterval time.Duration
 
 	// Gate is the subtask's input, nil for a source task. ChannelEdges[i] is
 	// the stream edge whose records arrive on gate channel i.
@@ -47,6 +55,11 @@ type Task struct {
 	readers []operator.Reader // per gate channel
 	source  operator.SourceOperator
 	opened  int // ops[len-opened:] were opened (or tried to) and are due a Close
+	timers  *timers
+	// valves[i] combines the watermarks of logical input i of the head;
+	// inputOf[ch] and localOf[ch] place gate channel ch in its valve.
+	valves           []*valve
+	inputOf, localOf []int
 }
 
 // Error is a task's failure that no operator is to blame for.
@@ -75,7 +88,10 @@ func (t *Task) fail(err error) error {
 // task's writers: cancel it to stop the task.
 func New(ctx context.Context, d Deployment) (*Task, error) {
 	v := d.Vertex
-	t := &Task{d: d, name: v.Name()}
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	t := &Task{d: d, name: v.Name(), timers: newTimers(d.Clock)}
 	if len(d.Outputs) != len(v.Out) {
 		return nil, t.fail(fmt.Errorf("task: %d output channel sets for %d output edges", len(d.Outputs), len(v.Out)))
 	}
@@ -92,14 +108,14 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 	t.ops = make([]operator.Operator, len(v.Nodes))
 	for i := len(v.Nodes) - 1; i >= 0; i-- {
 		n := v.Nodes[i]
-		outs := make([]any, 0, len(n.Outputs))
+		outs := map[string][]any{}
 		for _, e := range n.Outputs {
 			if v.Contains(e.Target) {
 				in := inputs[e.Target]
 				if e.Input >= len(in) {
 					return nil, t.fail(fmt.Errorf("task: operator %s has no input %d", e.Target, e.Input))
 				}
-				outs = append(outs, in[e.Input])
+				outs[e.Tag] = append(outs[e.Tag], in[e.Input])
 				continue
 			}
 			oc, ok := outEdge[e]
@@ -107,23 +123,28 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 				return nil, t.fail(fmt.Errorf("task: no channels for edge %v", e))
 			}
 			sel := e.Partitioner.Selector(d.Subtask, v.Parallelism, len(oc.Targets), g.MaxParallelismOf(e.Target))
-			out, w, err := n.OutType.NewWriter(ctx, sel, oc.Targets, oc.Pool)
+			out, w, err := e.Type().NewWriter(ctx, sel, oc.Targets, oc.Pool)
 			if err != nil {
 				return nil, t.fail(err)
 			}
 			t.writers = append(t.writers, w)
-			outs = append(outs, out)
+			outs[e.Tag] = append(outs[e.Tag], out)
 		}
-		var out any
-		switch len(outs) {
-		case 0:
-			out = n.OutType.Discard()
-		case 1:
-			out = outs[0]
-		default:
-			var err error
-			if out, err = n.OutType.FanOut(outs); err != nil {
+		out := n.OutType.Discard()
+		sides := map[string]any{}
+		for tag, list := range outs {
+			typ := n.OutType
+			if tag != "" {
+				typ = n.SideOutputs[tag].Type
+			}
+			o, err := typ.FanOut(list)
+			if err != nil {
 				return nil, t.fail(err)
+			}
+			if tag == "" {
+				out = o
+			} else {
+				sides[tag] = o
 			}
 		}
 		c := &operator.Context{
@@ -136,6 +157,12 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 			MaxParallelism: g.MaxParallelismOf(n),
 			Attempt:        d.Attempt,
 			Logger:         logger.With("operator", n.Name, "subtask", d.Subtask),
+
+			ProcessingTime:        t.timers,
+			Clock:                 d.Clock,
+			AutoWatermarkInterval: d.AutoWatermarkInterval,
+			SideOutputs:           sides,
+			OperatorState:         state.NewOperatorBackend(),
 		}
 		op, in, err := n.Factory.Create(c, out)
 		if err != nil {
@@ -162,14 +189,30 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 		t.releaseWriters()
 		return nil, t.fail(errors.New("task: input gate does not match its channel edges"))
 	}
-	t.readers = make([]operator.Reader, len(d.ChannelEdges))
 	headIn := inputs[head]
+	t.valves = make([]*valve, len(headIn))
+	t.inputOf = make([]int, len(d.ChannelEdges))
+	t.localOf = make([]int, len(d.ChannelEdges))
+	perInput := make([]int, len(headIn))
 	for ch, e := range d.ChannelEdges {
 		if e.Input >= len(headIn) {
 			t.releaseWriters()
 			return nil, t.fail(fmt.Errorf("task: operator %s has no input %d", head, e.Input))
 		}
-		r, err := e.Source.OutType.NewReader(headIn[e.Input])
+		t.inputOf[ch], t.localOf[ch] = e.Input, perInput[e.Input]
+		perInput[e.Input]++
+	}
+	for i, in := range headIn {
+		w, ok := in.(watermarker)
+		if !ok {
+			t.releaseWriters()
+			return nil, t.fail(fmt.Errorf("task: input %d of %s takes no watermarks", i, head))
+		}
+		t.valves[i] = newValve(w, perInput[i])
+	}
+	t.readers = make([]operator.Reader, len(d.ChannelEdges))
+	for ch, e := range d.ChannelEdges {
+		r, err := e.Type().NewReader(headIn[e.Input], ch, t)
 		if err != nil {
 			t.releaseWriters()
 			return nil, t.fail(err)
@@ -177,6 +220,16 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 		t.readers[ch] = r
 	}
 	return t, nil
+}
+
+// ChannelWatermark implements network.EventHandler.
+func (t *Task) ChannelWatermark(ch int, wm int64) error {
+	return t.valves[t.inputOf[ch]].watermark(t.localOf[ch], wm)
+}
+
+// ChannelStatus implements network.EventHandler.
+func (t *Task) ChannelStatus(ch int, idle bool) error {
+	return t.valves[t.inputOf[ch]].status(t.localOf[ch], idle)
 }
 
 // Name is the chain's name.
@@ -213,6 +266,10 @@ func (t *Task) runSource(ctx context.Context) error {
 		select {
 		case <-done:
 			return ctx.Err()
+		case <-t.timers.wake:
+			if err := t.timers.fire(); err != nil {
+				return err
+			}
 		default:
 		}
 		st, err := t.source.PollNext()
@@ -227,6 +284,10 @@ func (t *Task) runSource(ctx context.Context) error {
 			}
 			select {
 			case <-t.source.Available():
+			case <-t.timers.wake:
+				if err := t.timers.fire(); err != nil {
+					return err
+				}
 			case <-done:
 				return ctx.Err()
 			}
@@ -248,6 +309,10 @@ func (t *Task) runGate(ctx context.Context) error {
 			}
 			select {
 			case <-gate.Available():
+			case <-t.timers.wake:
+				if err := t.timers.fire(); err != nil {
+					return err
+				}
 			case <-done:
 				return ctx.Err()
 			}
@@ -262,12 +327,19 @@ func (t *Task) runGate(ctx context.Context) error {
 			}
 		case network.EndOfPartition:
 			open--
+			if err := t.valves[t.inputOf[ch]].end(t.localOf[ch]); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("task: unexpected %v on channel %d", b.Kind, ch)
 		}
 		select {
 		case <-done:
 			return ctx.Err()
+		case <-t.timers.wake:
+			if err := t.timers.fire(); err != nil {
+				return err
+			}
 		default:
 		}
 	}
@@ -317,6 +389,7 @@ func (t *Task) close() error {
 		}
 	}
 	t.opened = 0
+	t.timers.stop()
 	t.releaseWriters()
 	if t.d.Gate != nil {
 		t.d.Gate.Drain()

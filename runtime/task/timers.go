@@ -1,0 +1,121 @@
+package task
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/runnel-io/runnel/runtime/clock"
+	"github.com/runnel-io/runnel/runtime/operator"
+)
+
+// timers is the task's processing-time service. Callbacks are kept in a
+// heap by time; one clock timer, for the earliest, signals wake, and the
+// task's loop runs the due callbacks on its own goroutine (fire).
+type timers struct {
+	clock clock.Clock
+	queue timerHeap
+	seq   uint64
+	armed clock.Timer
+	at    int64 // time armed is set for
+	wake  chan struct{}
+}
+
+type timer struct {
+	t         int64
+	seq       uint64 // registration order among equal times
+	fn        func(now int64) error
+	cancelled bool
+	index     int
+}
+
+func newTimers(c clock.Clock) *timers {
+	return &timers{clock: c, wake: make(chan struct{}, 1)}
+}
+
+// Now implements operator.ProcessingTimeService.
+func (s *timers) Now() int64 { return s.clock.Now().UnixMilli() }
+
+// Register implements operator.ProcessingTimeService.
+func (s *timers) Register(t int64, fn func(now int64) error) operator.Cancel {
+	s.seq++
+	tm := &timer{t: t, seq: s.seq, fn: fn}
+	heap.Push(&s.queue, tm)
+	s.arm()
+	return func() bool {
+		if tm.cancelled || tm.index < 0 {
+			return false
+		}
+		tm.cancelled = true
+		heap.Remove(&s.queue, tm.index)
+		return true
+	}
+}
+
+// arm sets the clock timer for the earliest callback.
+func (s *timers) arm() {
+	if len(s.queue) == 0 {
+		return
+	}
+	next := s.queue[0].t
+	if s.armed != nil && s.at <= next {
+		return
+	}
+	if s.armed != nil {
+		s.armed.Stop()
+	}
+	s.at = next
+	d := time.Duration(next-s.Now()) * time.Millisecond
+	s.armed = s.clock.AfterFunc(max(d, 0), func() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	})
+}
+
+// fire runs every callback that is due, in time order. Callbacks may
+// register more.
+func (s *timers) fire() error {
+	s.armed = nil
+	now := s.Now()
+	for len(s.queue) > 0 && s.queue[0].t <= now {
+		tm := heap.Pop(&s.queue).(*timer)
+		if err := tm.fn(now); err != nil {
+			return err
+		}
+	}
+	s.arm()
+	return nil
+}
+
+func (s *timers) stop() {
+	if s.armed != nil {
+		s.armed.Stop()
+		s.armed = nil
+	}
+	s.queue = nil
+}
+
+type timerHeap []*timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	return h[i].t < h[j].t || h[i].t == h[j].t && h[i].seq < h[j].seq
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*timer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	t.index = -1
+	*h = old[:len(old)-1]
+	return t
+}
