@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"time"
 
+	"github.com/runnel-io/runnel/internal/pace"
 	"github.com/runnel-io/runnel/runtime/operator"
 )
 
@@ -139,7 +139,7 @@ func (o *sourceOp[T]) PollNext() (st operator.InputStatus, err error) {
 		return st, o.c.Fail(err)
 	}
 	if st == operator.EndOfInput {
-		return st, o.out.EmitWatermark(operator.MaxWatermark)
+		return st, o.mux.end()
 	}
 	return st, nil
 }
@@ -285,6 +285,20 @@ func (m *splitMux) update() error {
 	return m.out.EmitWatermark(min)
 }
 
+// end emits the final watermark of bounded input. An idle source becomes
+// active first: consumers ignore the watermarks of an idle stream (Flink's
+// sources, too, mark themselves active before emitting a watermark).
+func (m *splitMux) end() error {
+	if m.idle {
+		m.idle = false
+		if err := m.out.EmitWatermarkStatus(false); err != nil {
+			return err
+		}
+	}
+	m.emitted = operator.MaxWatermark
+	return m.out.EmitWatermark(operator.MaxWatermark)
+}
+
 func (m *splitMux) anyUsed() bool {
 	for _, s := range m.slots {
 		if s.used {
@@ -426,15 +440,7 @@ func (s *genSource[T]) Bounded() bool { return s.gen.count != Unbounded }
 func (s *genSource[T]) CreateReader(_ context.Context, rc *RuntimeContext) (SourceReader[T], error) {
 	r := &genReader[T]{fn: s.fn, next: int64(rc.Subtask), step: int64(rc.Parallelism), count: s.gen.count}
 	if s.gen.rate > 0 {
-		r.rate = s.gen.rate / float64(rc.Parallelism)
-		r.ready = make(chan struct{}, 1)
-		r.timer = time.AfterFunc(time.Hour, func() {
-			select {
-			case r.ready <- struct{}{}:
-			default:
-			}
-		})
-		r.timer.Stop()
+		r.pacer = pace.New(s.gen.rate / float64(rc.Parallelism))
 	}
 	return r, nil
 }
@@ -443,26 +449,16 @@ type genReader[T any] struct {
 	fn         func(int64) (T, error)
 	next, step int64
 	count      int64
-	rate       float64 // per subtask; 0: unlimited
-	start      time.Time
-	emitted    int64
-	timer      *time.Timer // signals ready when the next record is due
-	ready      chan struct{}
+	pacer      *pace.Pacer // nil: unlimited
 }
 
 func (r *genReader[T]) PollNext(out ReaderOutput[T]) (InputStatus, error) {
 	n := int64(pollBatch)
-	if r.rate > 0 {
-		if r.start.IsZero() {
-			r.start = time.Now()
-		}
-		due := int64(time.Since(r.start).Seconds()*r.rate) + 1 - r.emitted
-		if due <= 0 {
-			wait := time.Duration(float64(r.emitted)/r.rate*float64(time.Second)) - time.Since(r.start)
-			r.timer.Reset(max(wait, time.Millisecond))
+	if r.pacer != nil {
+		if n = r.pacer.Allow(n); n == 0 {
 			return NothingAvailable, nil
 		}
-		n = min(n, due)
+		r.pacer.Emitted(n)
 	}
 	for ; n > 0; n-- {
 		if r.count != Unbounded && r.next >= r.count {
@@ -474,7 +470,6 @@ func (r *genReader[T]) PollNext(out ReaderOutput[T]) (InputStatus, error) {
 		}
 		out.Collect(v)
 		r.next += r.step
-		r.emitted++
 	}
 	if r.count != Unbounded && r.next >= r.count {
 		return EndOfInput, nil
@@ -483,15 +478,15 @@ func (r *genReader[T]) PollNext(out ReaderOutput[T]) (InputStatus, error) {
 }
 
 func (r *genReader[T]) Available() <-chan struct{} {
-	if r.timer == nil {
+	if r.pacer == nil {
 		return always
 	}
-	return r.ready
+	return r.pacer.Ready()
 }
 
 func (r *genReader[T]) Close() error {
-	if r.timer != nil {
-		r.timer.Stop()
+	if r.pacer != nil {
+		r.pacer.Stop()
 	}
 	return nil
 }

@@ -366,8 +366,11 @@ type windowOperator[K comparable, T, V, Out any, W window.Window] struct {
 	merging   bool
 	eventTime bool
 	sessions  state.NamespacedMapState[state.VoidNamespace, W, W]
-	late      operator.Output[T]
-	assigned  []W
+	// mws and mwsScratch are reused for every record of a merging assigner.
+	mws        *window.MergingWindowSet[W]
+	mwsScratch map[W]W
+	late       operator.Output[T]
+	assigned   []W
 }
 
 func (o *windowOperator[K, T, V, Out, W]) currentKey() K         { return o.core.backend.CurrentKey() }
@@ -589,16 +592,22 @@ func (o *windowOperator[K, T, V, Out, W]) onTimer(t state.Timer[K, W], domain Ti
 	return nil
 }
 
+// loadSessions reads the current key's merging-window set from keyed
+// state into the operator's reused set.
 func (o *windowOperator[K, T, V, Out, W]) loadSessions() (*window.MergingWindowSet[W], error) {
-	mws := window.NewMergingWindowSet(o.ws.assigner.(window.MergingAssigner[T, W]).MergeWindows)
-	m := map[W]W{}
-	for k, v := range o.sessions.All() {
-		m[k] = v
+	if o.mws == nil {
+		o.mws = window.NewMergingWindowSet(o.ws.assigner.(window.MergingAssigner[T, W]).MergeWindows)
+		o.mwsScratch = map[W]W{}
 	}
-	mws.Restore(m)
-	return mws, nil
+	clear(o.mwsScratch)
+	for k, v := range o.sessions.All() {
+		o.mwsScratch[k] = v
+	}
+	o.mws.Restore(o.mwsScratch)
+	return o.mws, nil
 }
 
+// saveSessions writes the set back if it changed.
 func (o *windowOperator[K, T, V, Out, W]) saveSessions(mws *window.MergingWindowSet[W]) error {
 	if !mws.Modified() {
 		return nil
@@ -606,10 +615,12 @@ func (o *windowOperator[K, T, V, Out, W]) saveSessions(mws *window.MergingWindow
 	if err := o.sessions.Clear(); err != nil {
 		return err
 	}
-	if mws.Len() == 0 {
-		return nil
+	for w, sw := range mws.Windows() {
+		if err := o.sessions.Put(w, sw); err != nil {
+			return err
+		}
 	}
-	return o.sessions.PutAll(mws.Snapshot())
+	return nil
 }
 
 func (o *windowOperator[K, T, V, Out, W]) EmitWatermark(wm int64) (err error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/runnel-io/runnel/examples/jobs"
 	"github.com/runnel-io/runnel/examples/jobs/socketwordcount"
+	"github.com/runnel-io/runnel/examples/jobs/windowcount"
 	"github.com/runnel-io/runnel/examples/jobs/wordcount"
 	"github.com/runnel-io/runnel/internal/version"
 )
@@ -23,6 +24,7 @@ type builtin struct {
 var builtins = map[string]builtin{
 	"wordcount":       {"count the words of a text (Flink's WordCount)", wordcount.Run},
 	"socketwordcount": {"print rolling word counts of lines read from a socket", socketwordcount.Run},
+	"windowcount":     {"count events per key and event-time window, with late events", windowcount.Run},
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -35,7 +37,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return jobs.UsageError{Err: err} })
-	root.AddCommand(newRunCommand(), newVersionCommand())
+	root.AddCommand(newRunCommand(), newVersionCommand(), newNexmarkCommand())
 	return root
 }
 
