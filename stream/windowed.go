@@ -318,6 +318,9 @@ func (c *listContentsState[T, V, W]) get() ([]V, bool, error) {
 // values passed to pwf (or emitted as they are if pwf is nil, V = Out).
 func windowOp[K comparable, T, V, Out any, W window.Window](ws WindowedStream[K, T, W], kind string, mk newContents[K, T, V, W], pwf ProcessWindowFunction[K, V, Out, W]) DataStream[Out] {
 	env := ws.ks.env
+	if ma, ok := ws.assigner.(window.MergingAssigner[T, W]); ok && ws.trigger != nil && !ws.trigger.CanMerge() {
+		env.errorf("stream: %s: %w: the merging assigner %v needs a trigger that can merge, not %v", kind, window.ErrInvalidConfig, ma, ws.trigger)
+	}
 	f := oneInput[T, Out](func(c *operator.Context, out operator.Output[Out]) (interface {
 		operator.Operator
 		operator.Output[T]

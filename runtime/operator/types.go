@@ -38,6 +38,9 @@ type Type interface {
 	FanOut(outs []any) (any, error)
 	// Discard returns an Output[T] that drops every record.
 	Discard() any
+	// WatermarksTo returns an Output[T] that drops every record and passes
+	// watermarks and statuses on to w.
+	WatermarksTo(w WatermarkOutput) any
 	// Partitioner returns the key-less partitioner of kind k for T.
 	Partitioner(k partition.Kind) partition.Partitioner
 }
@@ -87,6 +90,8 @@ func (t typeOf[T]) FanOut(outs []any) (any, error) {
 
 func (t typeOf[T]) Discard() any { return Output[T](discard[T]{}) }
 
+func (t typeOf[T]) WatermarksTo(w WatermarkOutput) any { return Output[T](watermarksTo[T]{w}) }
+
 func (t typeOf[T]) Partitioner(k partition.Kind) partition.Partitioner { return partition.Of[T](k) }
 
 type fanOut[T any] []Output[T]
@@ -123,6 +128,18 @@ type discard[T any] struct{}
 func (discard[T]) Collect(T, int64) error         { return nil }
 func (discard[T]) EmitWatermark(int64) error      { return nil }
 func (discard[T]) EmitWatermarkStatus(bool) error { return nil }
+
+// WatermarkOutput is the part of an Output[T] that does not depend on T.
+type WatermarkOutput interface {
+	EmitWatermark(wm int64) error
+	EmitWatermarkStatus(idle bool) error
+}
+
+type watermarksTo[T any] struct{ w WatermarkOutput }
+
+func (watermarksTo[T]) Collect(T, int64) error                { return nil }
+func (o watermarksTo[T]) EmitWatermark(wm int64) error        { return o.w.EmitWatermark(wm) }
+func (o watermarksTo[T]) EmitWatermarkStatus(idle bool) error { return o.w.EmitWatermarkStatus(idle) }
 
 // Forward passes watermarks and statuses on to Out unchanged: embed it in
 // an operator whose input does nothing special with them.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/runnel-io/runnel/runtime/clock"
@@ -86,12 +88,17 @@ func (t *Task) fail(err error) error {
 
 // New builds the subtask's chain. ctx bounds every blocking call of the
 // task's writers: cancel it to stop the task.
-func New(ctx context.Context, d Deployment) (*Task, error) {
+func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 	v := d.Vertex
 	if d.Clock == nil {
 		d.Clock = clock.System{}
 	}
 	t := &Task{d: d, name: v.Name(), timers: newTimers(d.Clock)}
+	defer func() {
+		if err != nil {
+			t.releaseWriters()
+		}
+	}()
 	if len(d.Outputs) != len(v.Out) {
 		return nil, t.fail(fmt.Errorf("task: %d output channel sets for %d output edges", len(d.Outputs), len(v.Out)))
 	}
@@ -147,6 +154,24 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 				sides[tag] = o
 			}
 		}
+		if len(sides) > 0 {
+			// The operator emits watermarks and statuses to its main output;
+			// the consumers of its side outputs need them too (as in Flink,
+			// where they go to every output).
+			list := []any{out}
+			for _, tag := range slices.Sorted(maps.Keys(sides)) {
+				w, ok := sides[tag].(operator.WatermarkOutput)
+				if !ok {
+					return nil, t.fail(fmt.Errorf("task: side output %q of %s takes no watermarks", tag, n))
+				}
+				list = append(list, n.OutType.WatermarksTo(w))
+			}
+			o, err := n.OutType.FanOut(list)
+			if err != nil {
+				return nil, t.fail(err)
+			}
+			out = o
+		}
 		c := &operator.Context{
 			JobName:        d.JobName,
 			TaskName:       t.name,
@@ -166,7 +191,6 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 		}
 		op, in, err := n.Factory.Create(c, out)
 		if err != nil {
-			t.releaseWriters()
 			return nil, c.Fail(err)
 		}
 		t.ops[i] = op
@@ -179,14 +203,12 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 	if head.Source {
 		src, ok := t.ops[0].(operator.SourceOperator)
 		if !ok {
-			t.releaseWriters()
 			return nil, t.fail(fmt.Errorf("task: source %s built a %T, not a source operator", head, t.ops[0]))
 		}
 		t.source = src
 		return t, nil
 	}
 	if d.Gate == nil || len(d.ChannelEdges) != d.Gate.NumChannels() {
-		t.releaseWriters()
 		return nil, t.fail(errors.New("task: input gate does not match its channel edges"))
 	}
 	headIn := inputs[head]
@@ -196,7 +218,6 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 	perInput := make([]int, len(headIn))
 	for ch, e := range d.ChannelEdges {
 		if e.Input >= len(headIn) {
-			t.releaseWriters()
 			return nil, t.fail(fmt.Errorf("task: operator %s has no input %d", head, e.Input))
 		}
 		t.inputOf[ch], t.localOf[ch] = e.Input, perInput[e.Input]
@@ -205,7 +226,6 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 	for i, in := range headIn {
 		w, ok := in.(watermarker)
 		if !ok {
-			t.releaseWriters()
 			return nil, t.fail(fmt.Errorf("task: input %d of %s takes no watermarks", i, head))
 		}
 		t.valves[i] = newValve(w, perInput[i])
@@ -214,7 +234,6 @@ func New(ctx context.Context, d Deployment) (*Task, error) {
 	for ch, e := range d.ChannelEdges {
 		r, err := e.Type().NewReader(headIn[e.Input], ch, t)
 		if err != nil {
-			t.releaseWriters()
 			return nil, t.fail(err)
 		}
 		t.readers[ch] = r

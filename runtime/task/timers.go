@@ -84,6 +84,12 @@ func (s *timers) fire() error {
 			return err
 		}
 	}
+	// A callback may have armed the clock for a time that has passed
+	// since; arm afresh for what is left.
+	if s.armed != nil {
+		s.armed.Stop()
+		s.armed = nil
+	}
 	s.arm()
 	return nil
 }
