@@ -7,7 +7,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 1
 
-.PHONY: all build test lint fmt-check vet staticcheck bench clean
+.PHONY: all build test lint fmt-check vet staticcheck bench bench-nexmark clean
 
 all: build
 
@@ -31,6 +31,11 @@ staticcheck:
 # Go benchmarks; compare runs with benchstat. BENCH selects, COUNT repeats.
 bench:
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) $(PKGS)
+
+# The Nexmark results page: every query at parallelism 1 and 2.
+NEXMARK_EVENTS ?= 10000000
+bench-nexmark: build
+	bin/runnel nexmark report --events $(NEXMARK_EVENTS) --page bench/nexmark/README.md
 
 clean:
 	rm -rf bin

@@ -16,7 +16,7 @@ func newNexmarkCommand() *cobra.Command {
 		Use:   "nexmark",
 		Short: "Run the Nexmark benchmark queries",
 	}
-	cmd.AddCommand(newNexmarkRunCommand(), newNexmarkGenerateCommand())
+	cmd.AddCommand(newNexmarkRunCommand(), newNexmarkGenerateCommand(), newNexmarkReportCommand())
 	return cmd
 }
 
@@ -92,5 +92,24 @@ func newNexmarkGenerateCommand() *cobra.Command {
 	cmd.Flags().Int64Var(&events, "events", 0, "number of events")
 	cmd.Flags().StringVar(&output, "output", "", "file to write")
 	cmd.Flags().Float64Var(&eventRate, "event-rate", 0, "event-time rate (default: the suite's 10,000,000/s)")
+	return cmd
+}
+
+func newNexmarkReportCommand() *cobra.Command {
+	var events int64
+	var page string
+	cmd := &cobra.Command{
+		Use:   "report --events N --page PATH",
+		Short: "Run every query at parallelism 1 and 2 and rewrite the results table of a page",
+		Args:  usage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if events <= 0 {
+				return jobs.UsageError{Err: fmt.Errorf("runnel nexmark report: --events %d: want a positive number", events)}
+			}
+			return nexmark.Report(cmd.Context(), page, events)
+		},
+	}
+	cmd.Flags().Int64Var(&events, "events", 10_000_000, "events per query run")
+	cmd.Flags().StringVar(&page, "page", "bench/nexmark/README.md", "the results page to rewrite")
 	return cmd
 }
