@@ -248,25 +248,16 @@ func (o *broadcastOp[A, B, Out]) Open(ctx context.Context) (err error) {
 
 func (o *broadcastOp[A, B, Out]) Finish() error { return finish(o.c, o.fn, &o.col, &o.ctx.Context) }
 
-func (o *broadcastOp[A, B, Out]) watermark(i int, wm int64) error {
-	if combined, ok := o.wms.watermark(i, wm); ok {
-		o.ctx.watermark = combined
-		return o.col.out.EmitWatermark(combined)
-	}
-	return nil
+func (o *broadcastOp[A, B, Out]) watermark(i int, wm int64) error { return o.wms.onWatermark(i, wm, o) }
+func (o *broadcastOp[A, B, Out]) status(i int, idle bool) error   { return o.wms.onStatus(i, idle, o) }
+
+func (o *broadcastOp[A, B, Out]) advanceTo(wm int64) error {
+	o.ctx.watermark = wm
+	return o.col.out.EmitWatermark(wm)
 }
 
-func (o *broadcastOp[A, B, Out]) status(i int, idle bool) error {
-	if idle, ok := o.wms.status(i, idle); ok {
-		if err := o.col.out.EmitWatermarkStatus(idle); err != nil {
-			return err
-		}
-	}
-	if combined, ok := o.wms.advance(); ok {
-		o.ctx.watermark = combined
-		return o.col.out.EmitWatermark(combined)
-	}
-	return nil
+func (o *broadcastOp[A, B, Out]) emitStatus(idle bool) error {
+	return o.col.out.EmitWatermarkStatus(idle)
 }
 
 type broadcastMain[A, B, Out any] struct{ o *broadcastOp[A, B, Out] }

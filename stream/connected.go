@@ -105,25 +105,16 @@ type coOp[A, B, Out any] struct {
 func (o *coOp[A, B, Out]) Finish() error { return finish(o.c, o.fn, &o.col, &o.ctx) }
 
 func (o *coOp[A, B, Out]) watermark(input int, wm int64) error {
-	if combined, ok := o.wms.watermark(input, wm); ok {
-		o.ctx.watermark = combined
-		return o.col.out.EmitWatermark(combined)
-	}
-	return nil
+	return o.wms.onWatermark(input, wm, o)
+}
+func (o *coOp[A, B, Out]) status(input int, idle bool) error { return o.wms.onStatus(input, idle, o) }
+
+func (o *coOp[A, B, Out]) advanceTo(wm int64) error {
+	o.ctx.watermark = wm
+	return o.col.out.EmitWatermark(wm)
 }
 
-func (o *coOp[A, B, Out]) status(input int, idle bool) error {
-	if idle, ok := o.wms.status(input, idle); ok {
-		if err := o.col.out.EmitWatermarkStatus(idle); err != nil {
-			return err
-		}
-	}
-	if combined, ok := o.wms.advance(); ok {
-		o.ctx.watermark = combined
-		return o.col.out.EmitWatermark(combined)
-	}
-	return nil
-}
+func (o *coOp[A, B, Out]) emitStatus(idle bool) error { return o.col.out.EmitWatermarkStatus(idle) }
 
 type coInput1[A, B, Out any] struct{ o *coOp[A, B, Out] }
 
@@ -192,6 +183,37 @@ func (t *twoInputs) advance() (int64, bool) {
 	}
 	t.emitted = combined
 	return combined, true
+}
+
+// eventTimeOwner is the two-input operator a twoInputs serves: it moves
+// its event time to a combined watermark (firing its timers, if any, before
+// passing the watermark on) and passes on status changes.
+type eventTimeOwner interface {
+	advanceTo(wm int64) error
+	emitStatus(idle bool) error
+}
+
+// onWatermark takes input i's watermark and advances o if the combined
+// watermark moved.
+func (t *twoInputs) onWatermark(i int, wm int64, o eventTimeOwner) error {
+	if combined, ok := t.watermark(i, wm); ok {
+		return o.advanceTo(combined)
+	}
+	return nil
+}
+
+// onStatus takes input i's status: o becomes idle when both inputs are,
+// and an input going idle may let the combined watermark advance.
+func (t *twoInputs) onStatus(i int, idle bool, o eventTimeOwner) error {
+	if idle, ok := t.status(i, idle); ok {
+		if err := o.emitStatus(idle); err != nil {
+			return err
+		}
+	}
+	if combined, ok := t.advance(); ok {
+		return o.advanceTo(combined)
+	}
+	return nil
 }
 
 // status records input i's status and returns the operator's status if it

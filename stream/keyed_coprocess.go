@@ -122,28 +122,20 @@ func (o *keyedTwoInput[K, N, Out]) Open(ctx context.Context) (err error) {
 // it fires the event-time timers up to it and then passes it on.
 func (o *keyedTwoInput[K, N, Out]) watermark(i int, wm int64) (err error) {
 	defer operator.Guard(o.c, &err)
-	if combined, ok := o.wms.watermark(i, wm); ok {
-		return o.advance(combined)
-	}
-	return nil
+	return o.wms.onWatermark(i, wm, o)
 }
 
-// status takes input i's status: the operator is idle when both inputs
-// are, and an input going idle may let the combined watermark advance.
+// status takes input i's status.
 func (o *keyedTwoInput[K, N, Out]) status(i int, idle bool) (err error) {
 	defer operator.Guard(o.c, &err)
-	if idle, ok := o.wms.status(i, idle); ok {
-		if err := o.col.out.EmitWatermarkStatus(idle); err != nil {
-			return err
-		}
-	}
-	if combined, ok := o.wms.advance(); ok {
-		return o.advance(combined)
-	}
-	return nil
+	return o.wms.onStatus(i, idle, o)
 }
 
-func (o *keyedTwoInput[K, N, Out]) advance(wm int64) error {
+func (o *keyedTwoInput[K, N, Out]) emitStatus(idle bool) error {
+	return o.col.out.EmitWatermarkStatus(idle)
+}
+
+func (o *keyedTwoInput[K, N, Out]) advanceTo(wm int64) error {
 	o.ctx.watermark = wm
 	if err := o.core.advanceWatermark(wm); err != nil {
 		return err
