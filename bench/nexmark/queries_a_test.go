@@ -1,13 +1,9 @@
 package nexmark
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/runnel-io/runnel/stream"
 )
@@ -58,10 +54,10 @@ func checkQueryA(t *testing.T, name string, cfg GeneratorConfig) {
 		t.Fatalf("%s: the reference has no results: the test proves nothing", name)
 	}
 	for _, p := range []int{1, 4} {
-		got := runQueryA(t, q, p, func(env *stream.Environment) stream.DataStream[Event] {
+		got := runQuery(t, q, p, func(env *stream.Environment) stream.DataStream[Event] {
 			return Events(env, Source{Config: cfg})
 		})
-		compareLinesA(t, name, p, got, want)
+		compareLines(t, name, p, got, want)
 	}
 }
 
@@ -87,71 +83,6 @@ func checkNothingLateA(t *testing.T, cfg GeneratorConfig, p int) {
 	}
 }
 
-// runQueryA runs q at parallelism p over the events source makes and
-// returns its results as sorted JSON lines.
-func runQueryA(t *testing.T, q Query, p int, source func(*stream.Environment) stream.DataStream[Event]) []string {
-	t.Helper()
-	env := stream.NewEnvironment().SetParallelism(p)
-	var out bytes.Buffer
-	sink := &Sink{JSON: &out}
-	q.Build(source(env), sink)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := env.Execute(ctx, "test "+q.Name); err != nil {
-		t.Fatalf("%s at parallelism %d: %v", q.Name, p, err)
-	}
-	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(lines) == 1 && lines[0] == "" {
-		lines = nil
-	}
-	if int64(len(lines)) != sink.Results() {
-		t.Errorf("%s at parallelism %d: %d JSON lines, %d results counted", q.Name, p, len(lines), sink.Results())
-	}
-	slices.Sort(lines)
-	return lines
-}
-
-// compareLinesA reports the lines of want missing from got and the lines
-// of got not in want, as multisets (both sorted).
-func compareLinesA(t *testing.T, name string, p int, got, want []string) {
-	t.Helper()
-	var missing, extra []string
-	i, j := 0, 0
-	for i < len(got) || j < len(want) {
-		switch {
-		case j == len(want) || i < len(got) && got[i] < want[j]:
-			extra = append(extra, got[i])
-			i++
-		case i == len(got) || want[j] < got[i]:
-			missing = append(missing, want[j])
-			j++
-		default:
-			i++
-			j++
-		}
-	}
-	if len(missing)+len(extra) == 0 {
-		return
-	}
-	t.Errorf("%s at parallelism %d: %d results, want %d: %d missing, %d extra", name, p, len(got), len(want), len(missing), len(extra))
-	for _, l := range missing[:min(len(missing), 5)] {
-		t.Logf("missing %s", l)
-	}
-	for _, l := range extra[:min(len(extra), 5)] {
-		t.Logf("extra   %s", l)
-	}
-}
-
-// sliceEventsA is a source of the events given, in their order, with
-// Nexmark's watermarks.
-func sliceEventsA(events []Event) func(*stream.Environment) stream.DataStream[Event] {
-	return func(env *stream.Environment) stream.DataStream[Event] {
-		ws := stream.ForBoundedOutOfOrderness[Event](WatermarkDelay).
-			WithTimestampAssigner(func(e Event, _ int64) int64 { return EventTimestamp(e) })
-		return stream.FromSlice(env, events).AssignTimestampsAndWatermarks(ws).WithCodec(EventCodec())
-	}
-}
-
 // bidAtA is a bid at ms after DefaultBaseTime (a midnight, so a multiple
 // of every window size).
 func bidAtA(ms, auction, bidder, price int64) Event {
@@ -164,9 +95,9 @@ func checkCasesA(t *testing.T, name string, events []Event, want []string) {
 	t.Helper()
 	q, _ := Lookup(name)
 	want = slices.Sorted(slices.Values(want))
-	compareLinesA(t, name+" reference", 1, q.Reference(events), want)
+	compareLines(t, name+" reference", 1, q.Reference(events), want)
 	for _, p := range []int{1, 4} {
-		compareLinesA(t, name, p, runQueryA(t, q, p, sliceEventsA(events)), want)
+		compareLines(t, name, p, runQuery(t, q, p, sliceEvents(events)), want)
 	}
 }
 
@@ -268,7 +199,7 @@ func TestQ12(t *testing.T) {
 	}
 	q, _ := Lookup("q12")
 	for _, p := range []int{1, 4} {
-		lines := runQueryA(t, q, p, func(env *stream.Environment) stream.DataStream[Event] {
+		lines := runQuery(t, q, p, func(env *stream.Environment) stream.DataStream[Event] {
 			return Events(env, Source{Config: cfg})
 		})
 		counted := map[int64]int64{}
