@@ -31,6 +31,12 @@
 // functions keep operator state (GetOperatorListState). Side outputs are
 // typed: OutputTag.Emit in a function, SideOutput to consume them.
 //
+// Two keyed streams meet in ConnectKeyed and KeyedCoProcess, in an
+// IntervalJoin, or, windowed, in WindowJoin (JoinApply, CoGroupApply). A
+// stream of rules or configuration reaches every subtask of another stream
+// through Broadcast and BroadcastProcess or KeyedBroadcastProcess, Flink's
+// broadcast state pattern.
+//
 // Window cuts a keyed stream into windows (package stream/window has the
 // assigners, triggers and evictors) that WindowReduce, WindowAggregate,
 // WindowProcess and their combinations evaluate, with Flink's semantics for
