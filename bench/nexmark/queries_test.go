@@ -78,3 +78,26 @@ func sliceEvents(events []Event) func(*stream.Environment) stream.DataStream[Eve
 		return stream.FromSlice(env, events).AssignTimestampsAndWatermarks(ws).WithCodec(EventCodec())
 	}
 }
+
+// checkNothingLate checks what the queries' clean-up and the references
+// assume: no event of the source's splits is late, that is at or behind
+// the watermark of its split (the largest timestamp so far less the delay
+// and 1 ms), hence none behind the minimum over the splits that a
+// downstream operator has.
+func checkNothingLate(t *testing.T, cfg GeneratorConfig, p int) {
+	t.Helper()
+	gens, err := Split(cfg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range gens {
+		maxTs := int64(-1 << 62)
+		for e, ok := g.Next(); ok; e, ok = g.Next() {
+			ts := EventTimestamp(e)
+			if ts <= maxTs-WatermarkDelay.Milliseconds()-1 {
+				t.Fatalf("split %d of %d: an event at %d is late after one at %d", i, p, ts, maxTs)
+			}
+			maxTs = max(maxTs, ts)
+		}
+	}
+}
