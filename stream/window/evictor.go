@@ -75,17 +75,11 @@ func (e *countEvictor[T, W]) evict(elems []TimestampedValue[T]) []TimestampedVal
 }
 
 func (e *countEvictor[T, W]) EvictBefore(elems []TimestampedValue[T], _ W, _ EvictorContext) []TimestampedValue[T] {
-	if e.after {
-		return elems
-	}
-	return e.evict(elems)
+	return inPhase(!e.after, elems, e.evict)
 }
 
 func (e *countEvictor[T, W]) EvictAfter(elems []TimestampedValue[T], _ W, _ EvictorContext) []TimestampedValue[T] {
-	if !e.after {
-		return elems
-	}
-	return e.evict(elems)
+	return inPhase(e.after, elems, e.evict)
 }
 
 func (e *countEvictor[T, W]) String() string {
@@ -141,17 +135,11 @@ func (e *timeEvictor[T, W]) evict(elems []TimestampedValue[T]) []TimestampedValu
 }
 
 func (e *timeEvictor[T, W]) EvictBefore(elems []TimestampedValue[T], _ W, _ EvictorContext) []TimestampedValue[T] {
-	if e.after {
-		return elems
-	}
-	return e.evict(elems)
+	return inPhase(!e.after, elems, e.evict)
 }
 
 func (e *timeEvictor[T, W]) EvictAfter(elems []TimestampedValue[T], _ W, _ EvictorContext) []TimestampedValue[T] {
-	if !e.after {
-		return elems
-	}
-	return e.evict(elems)
+	return inPhase(e.after, elems, e.evict)
 }
 
 func (e *timeEvictor[T, W]) String() string {
@@ -203,19 +191,22 @@ func (e *deltaEvictor[T, W]) evict(elems []TimestampedValue[T]) []TimestampedVal
 }
 
 func (e *deltaEvictor[T, W]) EvictBefore(elems []TimestampedValue[T], _ W, _ EvictorContext) []TimestampedValue[T] {
-	if e.after {
-		return elems
-	}
-	return e.evict(elems)
+	return inPhase(!e.after, elems, e.evict)
 }
 
 func (e *deltaEvictor[T, W]) EvictAfter(elems []TimestampedValue[T], _ W, _ EvictorContext) []TimestampedValue[T] {
-	if !e.after {
-		return elems
-	}
-	return e.evict(elems)
+	return inPhase(e.after, elems, e.evict)
 }
 
 func (e *deltaEvictor[T, W]) String() string {
 	return fmt.Sprintf("DeltaEvictor(threshold=%v, evictAfter=%t)", e.threshold, e.after)
+}
+
+// inPhase evicts from elems if the evictor works in the phase being asked
+// for (before or after the window function), and keeps them all otherwise.
+func inPhase[T any](active bool, elems []TimestampedValue[T], evict func([]TimestampedValue[T]) []TimestampedValue[T]) []TimestampedValue[T] {
+	if !active {
+		return elems
+	}
+	return evict(elems)
 }
