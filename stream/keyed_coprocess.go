@@ -110,12 +110,8 @@ func (o *keyedTwoInput[K, N, Out]) init(c *operator.Context, fn any, kc codec.Co
 }
 
 // Open calls the function's KeyedOpener, or else its Opener.
-func (o *keyedTwoInput[K, N, Out]) Open(ctx context.Context) (err error) {
-	defer operator.Guard(o.c, &err)
-	if op, ok := o.fn.(KeyedOpener[K]); ok {
-		return o.c.Fail(op.Open(ctx, o.ctx.krc))
-	}
-	return o.base.Open(ctx)
+func (o *keyedTwoInput[K, N, Out]) Open(ctx context.Context) error {
+	return openKeyed(ctx, &o.base, o.ctx.krc)
 }
 
 // watermark takes input i's watermark; if the combined watermark advances,

@@ -165,12 +165,18 @@ type keyedProcessOp[K comparable, In, Out any] struct {
 	timerCtx TimerContext[K]
 }
 
-func (o *keyedProcessOp[K, In, Out]) Open(ctx context.Context) (err error) {
-	defer operator.Guard(o.c, &err)
-	if op, ok := o.fn.(KeyedOpener[K]); ok {
-		return o.c.Fail(op.Open(ctx, o.ctx.krc))
+func (o *keyedProcessOp[K, In, Out]) Open(ctx context.Context) error {
+	return openKeyed(ctx, &o.base, o.ctx.krc)
+}
+
+// openKeyed opens the user function of a keyed operator: its KeyedOpener,
+// or else its Opener.
+func openKeyed[K comparable](ctx context.Context, b *base, krc *KeyedRuntimeContext[K]) (err error) {
+	defer operator.Guard(b.c, &err)
+	if op, ok := b.fn.(KeyedOpener[K]); ok {
+		return b.c.Fail(op.Open(ctx, krc))
 	}
-	return o.base.Open(ctx)
+	return b.Open(ctx)
 }
 
 func (o *keyedProcessOp[K, In, Out]) Collect(v In, ts int64) (err error) {
