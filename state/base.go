@@ -138,6 +138,17 @@ func (s *single[K, N, V]) read(n N, now int64) (V, bool) {
 // visible returns the value of the current key in namespace n as a write
 // that builds on it sees it: without removing it, and absent if it expired
 // under NeverReturnExpired.
+// current returns the value of the current key and namespace, if any.
+func (s *single[K, N, V]) current() (V, bool, error) {
+	now, err := s.begin()
+	if err != nil {
+		var zero V
+		return zero, false, err
+	}
+	v, ok := s.read(s.ns, now)
+	return v, ok, nil
+}
+
 func (s *single[K, N, V]) visible(n N, now int64) (V, bool) {
 	_, e := s.t.find(s.b.kgi, s.key(n))
 	if e == nil || s.ttl != nil && !s.ttl.returnExpired && s.ttl.expired(e.ts, now) {

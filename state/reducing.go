@@ -40,15 +40,7 @@ func GetReducingState[N, K comparable, V any](b *KeyedBackend[K], d ReducingDesc
 }
 
 // Get implements ReducingState.
-func (s *reducingState[K, N, V]) Get() (V, bool, error) {
-	now, err := s.begin()
-	if err != nil {
-		var zero V
-		return zero, false, err
-	}
-	v, ok := s.read(s.ns, now)
-	return v, ok, nil
-}
+func (s *reducingState[K, N, V]) Get() (V, bool, error) { return s.current() }
 
 // Add implements ReducingState.
 func (s *reducingState[K, N, V]) Add(v V) error {

@@ -39,15 +39,7 @@ func GetValueState[N, K comparable, V any](b *KeyedBackend[K], d ValueDescriptor
 }
 
 // Value implements ValueState.
-func (s *valueState[K, N, V]) Value() (V, bool, error) {
-	now, err := s.begin()
-	if err != nil {
-		var zero V
-		return zero, false, err
-	}
-	v, ok := s.read(s.ns, now)
-	return v, ok, nil
-}
+func (s *valueState[K, N, V]) Value() (V, bool, error) { return s.current() }
 
 // Update implements ValueState.
 func (s *valueState[K, N, V]) Update(v V) error {
