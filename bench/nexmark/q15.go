@@ -241,47 +241,60 @@ func (d *dailyRanks[K, R]) OnTimer(ctx *stream.TimerContext[K], _ int64, out str
 	return d.stats.Clear()
 }
 
-func refQ15(events []Event) []string {
-	type group struct {
-		bids              [4]int64
-		bidders, auctions [4]map[int64]bool // [0] all, [r] rank r
+// refRanks is the reference's tally of one group of q15/q16: bids, and
+// distinct bidders and auctions, in all ([0]) and per price rank ([1..3]).
+type refRanks struct {
+	bids              [4]int64
+	bidders, auctions [4]map[int64]bool
+}
+
+func newRefRanks() *refRanks {
+	g := &refRanks{}
+	for i := range 4 {
+		g.bidders[i], g.auctions[i] = map[int64]bool{}, map[int64]bool{}
 	}
-	groups := map[string]*group{}
+	return g
+}
+
+func (g *refRanks) add(b Bid) {
+	rank := 3
+	if b.Price < 10000 {
+		rank = 1
+	} else if b.Price < 1000000 {
+		rank = 2
+	}
+	for _, i := range []int{0, rank} {
+		g.bids[i]++
+		g.bidders[i][b.Bidder] = true
+		g.auctions[i][b.Auction] = true
+	}
+}
+
+func (g *refRanks) counts() rankCounts {
+	return rankCounts{
+		TotalBids: g.bids[0], Rank1Bids: g.bids[1], Rank2Bids: g.bids[2], Rank3Bids: g.bids[3],
+		TotalBidders: int64(len(g.bidders[0])), Rank1Bidders: int64(len(g.bidders[1])),
+		Rank2Bidders: int64(len(g.bidders[2])), Rank3Bidders: int64(len(g.bidders[3])),
+		TotalAuctions: int64(len(g.auctions[0])), Rank1Auctions: int64(len(g.auctions[1])),
+		Rank2Auctions: int64(len(g.auctions[2])), Rank3Auctions: int64(len(g.auctions[3])),
+	}
+}
+
+func refQ15(events []Event) []string {
+	groups := map[string]*refRanks{}
 	for _, e := range events {
 		if e.Kind != KindBid {
 			continue
 		}
-		b := e.Bid
-		day := time.UnixMilli(b.DateTime).UTC().Format("2006-01-02")
-		g := groups[day]
-		if g == nil {
-			g = &group{}
-			for i := range 4 {
-				g.bidders[i], g.auctions[i] = map[int64]bool{}, map[int64]bool{}
-			}
-			groups[day] = g
+		day := time.UnixMilli(e.Bid.DateTime).UTC().Format("2006-01-02")
+		if groups[day] == nil {
+			groups[day] = newRefRanks()
 		}
-		rank := 3
-		if b.Price < 10000 {
-			rank = 1
-		} else if b.Price < 1000000 {
-			rank = 2
-		}
-		for _, i := range []int{0, rank} {
-			g.bids[i]++
-			g.bidders[i][b.Bidder] = true
-			g.auctions[i][b.Auction] = true
-		}
+		groups[day].add(e.Bid)
 	}
 	var rows []q15Row
 	for day, g := range groups {
-		rows = append(rows, q15Row{Day: day, rankCounts: rankCounts{
-			TotalBids: g.bids[0], Rank1Bids: g.bids[1], Rank2Bids: g.bids[2], Rank3Bids: g.bids[3],
-			TotalBidders: int64(len(g.bidders[0])), Rank1Bidders: int64(len(g.bidders[1])),
-			Rank2Bidders: int64(len(g.bidders[2])), Rank3Bidders: int64(len(g.bidders[3])),
-			TotalAuctions: int64(len(g.auctions[0])), Rank1Auctions: int64(len(g.auctions[1])),
-			Rank2Auctions: int64(len(g.auctions[2])), Rank3Auctions: int64(len(g.auctions[3])),
-		}})
+		rows = append(rows, q15Row{Day: day, rankCounts: g.counts()})
 	}
 	return jsonLines(rows)
 }

@@ -87,9 +87,8 @@ func buildQ16(events stream.DataStream[Event], sink *Sink) {
 func refQ16(events []Event) []string {
 	type key struct{ channel, day string }
 	type group struct {
-		minute            string
-		bids              [4]int64
-		bidders, auctions [4]map[int64]bool // [0] all, [r] rank r
+		minute string
+		ranks  *refRanks
 	}
 	groups := map[key]*group{}
 	for _, e := range events {
@@ -101,34 +100,15 @@ func refQ16(events []Event) []string {
 		k := key{b.Channel, t.Format("2006-01-02")}
 		g := groups[k]
 		if g == nil {
-			g = &group{}
-			for i := range 4 {
-				g.bidders[i], g.auctions[i] = map[int64]bool{}, map[int64]bool{}
-			}
+			g = &group{ranks: newRefRanks()}
 			groups[k] = g
 		}
 		g.minute = max(g.minute, t.Format("15:04"))
-		rank := 3
-		if b.Price < 10000 {
-			rank = 1
-		} else if b.Price < 1000000 {
-			rank = 2
-		}
-		for _, i := range []int{0, rank} {
-			g.bids[i]++
-			g.bidders[i][b.Bidder] = true
-			g.auctions[i][b.Auction] = true
-		}
+		g.ranks.add(b)
 	}
 	var rows []q16Row
 	for k, g := range groups {
-		rows = append(rows, q16Row{Channel: k.channel, Day: k.day, Minute: g.minute, rankCounts: rankCounts{
-			TotalBids: g.bids[0], Rank1Bids: g.bids[1], Rank2Bids: g.bids[2], Rank3Bids: g.bids[3],
-			TotalBidders: int64(len(g.bidders[0])), Rank1Bidders: int64(len(g.bidders[1])),
-			Rank2Bidders: int64(len(g.bidders[2])), Rank3Bidders: int64(len(g.bidders[3])),
-			TotalAuctions: int64(len(g.auctions[0])), Rank1Auctions: int64(len(g.auctions[1])),
-			Rank2Auctions: int64(len(g.auctions[2])), Rank3Auctions: int64(len(g.auctions[3])),
-		}})
+		rows = append(rows, q16Row{Channel: k.channel, Day: k.day, Minute: g.minute, rankCounts: g.ranks.counts()})
 	}
 	return jsonLines(rows)
 }
