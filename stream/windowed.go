@@ -328,6 +328,11 @@ func windowOp[K comparable, T, V, Out any, W window.Window](ws WindowedStream[K,
 		o := &windowOperator[K, T, V, Out, W]{
 			base: base{c: c, fn: pwf}, ws: ws, pwf: pwf, col: collector[Out]{out: out},
 		}
+		if pwf == nil {
+			// Without a process function V is Out: assert the identity
+			// once here rather than box every value.
+			o.same = any(func(v V) V { return v }).(func(V) Out)
+		}
 		_, o.merging = ws.assigner.(window.MergingAssigner[T, W])
 		o.eventTime = ws.assigner.IsEventTime()
 		o.core = newKeyedCore[K, W](c, ws.ks.keyCodec, o.onTimer)
@@ -374,6 +379,7 @@ type windowOperator[K comparable, T, V, Out any, W window.Window] struct {
 	mwsScratch map[W]W
 	late       operator.Output[T]
 	assigned   []W
+	same       func(V) Out // the identity, when there is no process function
 }
 
 func (o *windowOperator[K, T, V, Out, W]) currentKey() K         { return o.core.backend.CurrentKey() }
@@ -515,7 +521,7 @@ func (o *windowOperator[K, T, V, Out, W]) emit(w W, vals []V) error {
 	o.col.ts, o.ctx.ts = ts, ts
 	if o.pwf == nil {
 		for _, v := range vals {
-			o.col.Collect(any(v).(Out))
+			o.col.Collect(o.same(v))
 		}
 		return o.col.result(o.c, nil)
 	}
