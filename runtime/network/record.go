@@ -34,7 +34,9 @@ type Output[T any] interface {
 }
 
 // EventHandler receives the watermarks and statuses a RecordReader finds in
-// the segments of its channel.
+// the segments of its channel, identified by the channel's index in its
+// gate. It is called from the goroutine that calls Read, between the
+// records around the event; an error stops Read and is returned by it.
 type EventHandler interface {
 	ChannelWatermark(channel int, wm int64) error
 	ChannelStatus(channel int, idle bool) error
