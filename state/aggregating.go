@@ -3,15 +3,12 @@ package state
 import (
 	"fmt"
 	"reflect"
-
-	"github.com/runnel-io/runnel/codec"
 )
 
 type aggregatingState[K, N comparable, IN, ACC, OUT any] struct {
 	single[K, N, ACC]
-	agg   AggregateFunction[IN, ACC, OUT]
-	codec codec.Codec[ACC]
-	fold  func(a, b ACC) (ACC, error) // agg.Merge, for merge
+	agg  AggregateFunction[IN, ACC, OUT]
+	fold func(a, b ACC) (ACC, error) // agg.Merge, for merge
 }
 
 // GetAggregatingState returns the backend's aggregating state declared by
@@ -23,7 +20,7 @@ type aggregatingState[K, N comparable, IN, ACC, OUT any] struct {
 // AggregateFunction's Add (and of CreateAccumulator for a new entry).
 func GetAggregatingState[N, K comparable, IN, ACC, OUT any](b *KeyedBackend[K], d AggregatingDescriptor[IN, ACC, OUT]) (NamespacedAggregatingState[N, IN, OUT], error) {
 	kind := kindName[N]("AggregatingState", reflect.TypeFor[IN](), reflect.TypeFor[ACC](), reflect.TypeFor[OUT]())
-	return getOrRegister(b, d.core, kind,
+	return getOrRegister(b, d.core, kindAggregating, kind,
 		func(m stateMeta) (*aggregatingState[K, N, IN, ACC, OUT], error) {
 			if d.agg == nil {
 				return nil, fmt.Errorf("%w: state %q: nil AggregateFunction", ErrInvalidDescriptor, m.name)
@@ -36,9 +33,10 @@ func GetAggregatingState[N, K comparable, IN, ACC, OUT any](b *KeyedBackend[K], 
 			if err != nil {
 				return nil, err
 			}
+			s.vc = c
 			agg := d.agg
 			return &aggregatingState[K, N, IN, ACC, OUT]{
-				single: s, agg: agg, codec: c,
+				single: s, agg: agg,
 				fold: func(a, b ACC) (ACC, error) { return agg.Merge(a, b), nil },
 			}, nil
 		})

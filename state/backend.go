@@ -20,6 +20,9 @@ import (
 // GetValueState, GetListState, GetMapState, GetReducingState and
 // GetAggregatingState.
 //
+// Snapshot copies the state for a checkpoint; Restore, called before any
+// state is registered, loads it from the snapshots of a previous run.
+//
 // A KeyedBackend and its states are not safe for concurrent use: they belong
 // to the goroutine that runs the operator.
 type KeyedBackend[K comparable] struct {
@@ -35,6 +38,12 @@ type KeyedBackend[K comparable] struct {
 
 	states map[string]keyedState[K]
 	order  []keyedState[K] // states in registration order
+	timers map[string]timerSource[K]
+
+	// restored holds the states restored from snapshots that have not been
+	// registered since, undecoded (snapshot_keyed.go).
+	restored    map[string]*rawState
+	restoreDone bool
 }
 
 // keyedState is what the backend sees of a state, whatever its types.
@@ -45,19 +54,25 @@ type keyedState[K comparable] interface {
 	// backend's range) that have an entry in some namespace, using and
 	// clearing seen if the state has several namespaces.
 	appendKeys(dst []K, g int, seen map[K]struct{}) []K
+	// encodeGroup adds every entry of group g to w, in the snapshot format.
+	encodeGroup(w *entryWriter, g int)
+	// restoreGroup decodes the body of a snapshot section into group g,
+	// which must be empty.
+	restoreGroup(g int, body []byte) error
 }
 
 // stateMeta is what every registered state records about itself.
 type stateMeta struct {
 	name   string
-	kind   string // for error messages: "ValueState[int64] in namespace state.VoidNamespace"
+	kind   string    // for error messages: "ValueState[int64] in namespace state.VoidNamespace"
+	tag    stateKind // for snapshots
 	ttl    TTLConfig
 	hasTTL bool
 }
 
 // NewKeyedBackend returns an empty backend for the key groups in r, out of
-// maxParallelism. keyCodec encodes keys to find their key group (and, later,
-// for snapshots); clk is the processing time of TTL.
+// maxParallelism. keyCodec encodes keys to find their key group and to
+// snapshot them; clk is the processing time of TTL.
 //
 // It panics if keyCodec or clk is nil, if maxParallelism is outside [1,
 // keygroup.UpperBound], or if r is empty or not within [0, maxParallelism):
@@ -81,6 +96,7 @@ func NewKeyedBackend[K comparable](keyCodec codec.Codec[K], maxParallelism int, 
 		kg:             -1,
 		kgi:            -1,
 		states:         make(map[string]keyedState[K]),
+		timers:         make(map[string]timerSource[K]),
 	}
 }
 
@@ -179,8 +195,9 @@ func (b *KeyedBackend[K]) ForEachKey(stateName string, fn func(k K) error) error
 
 // getOrRegister returns the state registered under core.name if it is an S
 // with the same TTL, an error if it is anything else, or else registers
-// and returns a new one made by create. kind describes S for errors.
-func getOrRegister[K comparable, S keyedState[K]](b *KeyedBackend[K], core descriptorCore, kind string, create func(meta stateMeta) (S, error)) (S, error) {
+// and returns a new one made by create, holding the entries restored under
+// its name, if any. kind describes S for errors; tag is its snapshot kind.
+func getOrRegister[K comparable, S keyedState[K]](b *KeyedBackend[K], core descriptorCore, tag stateKind, kind string, create func(meta stateMeta) (S, error)) (S, error) {
 	var zero S
 	if err := core.check(); err != nil {
 		return zero, err
@@ -197,9 +214,18 @@ func getOrRegister[K comparable, S keyedState[K]](b *KeyedBackend[K], core descr
 		}
 		return s, nil
 	}
-	s, err := create(stateMeta{name: core.name, kind: kind, ttl: core.ttl, hasTTL: core.hasTTL})
+	if _, ok := b.timers[core.name]; ok {
+		return zero, fmt.Errorf("%w: %q is a timer queue, asked for as a %s", ErrIncompatibleState, core.name, kind)
+	}
+	s, err := create(stateMeta{name: core.name, kind: kind, tag: tag, ttl: core.ttl, hasTTL: core.hasTTL})
 	if err != nil {
 		return zero, err
+	}
+	if raw, ok := b.restored[core.name]; ok {
+		if err := restoreState(s, raw); err != nil {
+			return zero, err
+		}
+		delete(b.restored, core.name)
 	}
 	b.states[core.name] = s
 	b.order = append(b.order, s)

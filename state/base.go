@@ -89,6 +89,7 @@ func (s *base[K, N, E]) Clear() error {
 // value, reducing and aggregating.
 type single[K, N comparable, V any] struct {
 	base[K, N, ttlValue[V]]
+	vc codec.Codec[V] // the value's (or accumulator's) codec, for snapshots
 }
 
 func newSingle[K, N comparable, V any](b *KeyedBackend[K], m stateMeta, core descriptorCore) (single[K, N, V], error) {

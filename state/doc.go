@@ -30,9 +30,10 @@
 // A descriptor is checked when a getter first registers its state, not when
 // it is built: an empty name, a nil function, an invalid TTLConfig or a type
 // without a codec is then an error wrapping ErrInvalidDescriptor that names
-// the state. The codecs, which snapshots will use, are resolved then too:
-// the descriptor's own if it was given one, codec.For otherwise. Namespaces
-// always use codec.For.
+// the state. The codecs, which snapshots use, are resolved then too: the
+// descriptor's own if it was given one, codec.For otherwise. Namespaces
+// always use codec.For. So a type that cannot be snapshotted fails when the
+// operator opens, not at its first checkpoint.
 //
 // # Storage
 //
@@ -57,6 +58,32 @@
 // broadcast state (GetBroadcastState). Each records its Distribution, the
 // way a restore with another parallelism redistributes it.
 //
+// # Snapshots
+//
+// KeyedBackend.Snapshot copies a subtask's keyed state into a
+// KeyedSnapshot: per key group, the entries of every state and the timers
+// of every timer queue attached with RegisterTimers, encoded with the
+// states' codecs in a canonical format (snapshot.go documents it byte by
+// byte) that depends on the state's content only, not on how the heap
+// backend stores it or on the history that led to it. KeyedBackend.Restore
+// takes the snapshots of a previous run at any parallelism with the same
+// max parallelism and keeps the key groups of its own range: that is how
+// key groups move when a job is rescaled. Restore only sorts the data by
+// state and key group; each state is decoded when a getter registers it,
+// with its descriptor's codecs, and a state that is not registered again
+// is written unchanged into later snapshots.
+//
+// OperatorBackend.Snapshot and Restore do the same for operator state, one
+// element at a time, and RedistributeOperatorState computes the snapshots
+// of the new subtasks from those of the old ones by each state's
+// Distribution. MarshalBinary and UnmarshalBinary frame snapshots for
+// files, with a format version and a checksum.
+//
+// A snapshot is taken synchronously, on the goroutine that owns the
+// backend, between records. The returned snapshot shares no memory with
+// the backend; it is the caller's and immutable, so another goroutine can
+// write it out while the operator goes on.
+//
 // # Concurrency, ownership and errors
 //
 // Backends and states are not safe for concurrent use: an operator's state
@@ -72,7 +99,8 @@
 // fail. The heap backend returns only ErrNoCurrentKey (a keyed state
 // accessed before the first SetCurrentKey) and the errors of user
 // functions; getters return errors wrapping ErrIncompatibleState or
-// ErrInvalidDescriptor. All name the state.
+// ErrInvalidDescriptor, or ErrCorruptSnapshot for restored data that is
+// malformed. All name the state.
 //
 // # Invariants
 //
@@ -107,4 +135,22 @@
 //     entries, at their positions, and NumEntries is their total, under any
 //     sequence of inserts, removals and cleanup steps
 //     (TestCleanupLapVisitsEveryEntry).
+//  7. Round trip: a backend restored from a snapshot holds the same
+//     entries, TTL timestamps and timers, and snapshots to the same bytes;
+//     the same content written through another history snapshots to the
+//     same bytes too (TestKeyedSnapshotRoundTrip,
+//     TestKeyedSnapshotIsCanonical, TestOperatorSnapshotRoundTrip;
+//     TestKeyedSnapshotFormat pins the bytes).
+//  8. Rescaling: restoring the snapshots of all subtasks into the backends
+//     of any parallelism (and the same max parallelism) puts the state and
+//     the timers of every key in the subtask that owns its key group,
+//     exactly once, and rescaling back gives the original snapshots
+//     (TestKeyedSnapshotRescale). Redistributing operator state gives each
+//     element of split state to exactly one subtask, all of union state to
+//     every subtask and a copy of broadcast state to each
+//     (TestRedistributeOperatorState).
+//  9. Nothing lost: a state restored and not registered is written
+//     unchanged into every later snapshot (TestRestoredStatesPassThrough),
+//     and a snapshot is a copy, unchanged by later writes to the state
+//     (TestSnapshotIsACopy).
 package state

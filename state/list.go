@@ -27,7 +27,7 @@ type listState[K, N comparable, V any] struct {
 // lookup and returns the storage itself; with TTL it also checks (and may
 // refresh) each element's timestamp.
 func GetListState[N, K comparable, V any](b *KeyedBackend[K], d ListDescriptor[V]) (NamespacedListState[N, V], error) {
-	return getOrRegister(b, d.core, kindName[N]("ListState", reflect.TypeFor[V]()),
+	return getOrRegister(b, d.core, kindList, kindName[N]("ListState", reflect.TypeFor[V]()),
 		func(m stateMeta) (*listState[K, N, V], error) {
 			bs, err := newBase[K, N, listEntry[V]](b, m, d.core)
 			if err != nil {

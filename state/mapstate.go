@@ -23,7 +23,7 @@ type mapState[K, N comparable, UK comparable, UV any] struct {
 // the map for a new key and namespace).
 func GetMapState[N, K comparable, UK comparable, UV any](b *KeyedBackend[K], d MapDescriptor[UK, UV]) (NamespacedMapState[N, UK, UV], error) {
 	kind := kindName[N]("MapState", reflect.TypeFor[UK](), reflect.TypeFor[UV]())
-	return getOrRegister(b, d.core, kind,
+	return getOrRegister(b, d.core, kindMap, kind,
 		func(m stateMeta) (*mapState[K, N, UK, UV], error) {
 			bs, err := newBase[K, N, map[UK]ttlValue[UV]](b, m, d.core)
 			if err != nil {

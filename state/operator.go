@@ -10,7 +10,8 @@ import (
 
 // Distribution says how an operator state is redistributed when a job is
 // restored, possibly with another parallelism. The backend records it with
-// each state so that the snapshot step can redistribute correctly.
+// each state, and snapshots it, so that RedistributeOperatorState can
+// redistribute correctly.
 type Distribution uint8
 
 const (
@@ -43,15 +44,31 @@ func (d Distribution) String() string {
 // sink's pending transactions) and broadcast states. These states have no
 // key and no namespace, and no TTL.
 //
+// Snapshot copies the states for a checkpoint; Restore, called before any
+// state is registered, loads them from a snapshot, typically one that
+// RedistributeOperatorState computed.
+//
 // An OperatorBackend and its states are not safe for concurrent use: they
 // belong to the goroutine that runs the operator.
 type OperatorBackend struct {
 	states map[string]operatorState
 	order  []operatorState
+
+	// restored holds the states restored from a snapshot that have not been
+	// registered since, undecoded (snapshot_operator.go), and restoredOrder
+	// their names in the snapshot's order.
+	restored      map[string]*OperatorStateData
+	restoredOrder []string
+	restoreDone   bool
 }
 
 type operatorState interface {
 	meta() *operatorMeta
+	// snapshot returns the encodings of the state's elements (entries, for
+	// broadcast state), in a slice the caller owns.
+	snapshot() [][]byte
+	// restore decodes elements into the state, which must be empty.
+	restore(elements [][]byte) error
 }
 
 type operatorMeta struct {
@@ -85,7 +102,8 @@ func (b *OperatorBackend) Names() []string {
 	return names
 }
 
-// getOrRegisterOp is getOrRegister for operator state.
+// getOrRegisterOp is getOrRegister for operator state: it also restores a
+// new state from the restored snapshot.
 func getOrRegisterOp[S operatorState](b *OperatorBackend, core descriptorCore, kind string, create func(m operatorMeta) (S, error)) (S, error) {
 	var zero S
 	if err := core.check(); err != nil {
@@ -104,6 +122,16 @@ func getOrRegisterOp[S operatorState](b *OperatorBackend, core descriptorCore, k
 	s, err := create(operatorMeta{name: core.name, kind: kind})
 	if err != nil {
 		return zero, err
+	}
+	if raw, ok := b.restored[core.name]; ok {
+		if dist := s.meta().dist; raw.Distribution != dist {
+			return zero, fmt.Errorf("%w: state %q was snapshotted with distribution %v, asked for as a %s (distribution %v)",
+				ErrIncompatibleState, core.name, raw.Distribution, kind, dist)
+		}
+		if err := s.restore(raw.Elements); err != nil {
+			return zero, err
+		}
+		delete(b.restored, core.name)
 	}
 	b.states[core.name] = s
 	b.order = append(b.order, s)
@@ -124,7 +152,9 @@ func (s *opListState[V]) meta() *operatorMeta { return &s.m }
 // returns the same state. It returns an error wrapping ErrIncompatibleState
 // if the name is registered as another kind of state (a union list state
 // included) or with another element type, and one wrapping
-// ErrInvalidDescriptor if d is invalid or has TTL.
+// ErrInvalidDescriptor if d is invalid or has TTL. If the backend was
+// restored, the state gets its restored elements here, with errors as
+// OperatorBackend.Restore describes.
 func GetOperatorListState[V any](b *OperatorBackend, d ListDescriptor[V]) (ListState[V], error) {
 	return getOpList(b, d, DistributeSplit, "ListState")
 }

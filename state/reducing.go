@@ -3,14 +3,11 @@ package state
 import (
 	"fmt"
 	"reflect"
-
-	"github.com/runnel-io/runnel/codec"
 )
 
 type reducingState[K, N comparable, V any] struct {
 	single[K, N, V]
 	reduce ReduceFunc[V]
-	codec  codec.Codec[V]
 }
 
 // GetReducingState returns the backend's reducing state declared by d, in
@@ -22,7 +19,7 @@ type reducingState[K, N comparable, V any] struct {
 // function, and allocates nothing for an existing entry (beyond what the
 // reduce function allocates).
 func GetReducingState[N, K comparable, V any](b *KeyedBackend[K], d ReducingDescriptor[V]) (NamespacedReducingState[N, V], error) {
-	return getOrRegister(b, d.core, kindName[N]("ReducingState", reflect.TypeFor[V]()),
+	return getOrRegister(b, d.core, kindReducing, kindName[N]("ReducingState", reflect.TypeFor[V]()),
 		func(m stateMeta) (*reducingState[K, N, V], error) {
 			if d.reduce == nil {
 				return nil, fmt.Errorf("%w: state %q: nil reduce function", ErrInvalidDescriptor, m.name)
@@ -35,7 +32,8 @@ func GetReducingState[N, K comparable, V any](b *KeyedBackend[K], d ReducingDesc
 			if err != nil {
 				return nil, err
 			}
-			return &reducingState[K, N, V]{single: s, reduce: d.reduce, codec: c}, nil
+			s.vc = c
+			return &reducingState[K, N, V]{single: s, reduce: d.reduce}, nil
 		})
 }
 

@@ -13,12 +13,17 @@ var (
 	ErrNoCurrentKey = errors.New("state: no current key")
 	// ErrIncompatibleState is returned by a getter asked for a state whose
 	// name is already registered with a different kind, different types or a
-	// different TTL configuration.
+	// different TTL configuration, or whose restored entries were
+	// snapshotted as another kind, with or without TTL unlike the
+	// descriptor, or do not decode with its codecs.
 	ErrIncompatibleState = errors.New("state: incompatible state registration")
 	// ErrInvalidDescriptor is returned by a getter given a descriptor that
 	// cannot be used: an empty name, a missing function, an invalid TTL
 	// configuration, TTL on operator state, or a type without a codec.
 	ErrInvalidDescriptor = errors.New("state: invalid state descriptor")
+	// ErrCorruptSnapshot is returned when a snapshot, or its file, is not
+	// in the format that Snapshot and MarshalBinary write.
+	ErrCorruptSnapshot = errors.New("state: corrupt snapshot")
 )
 
 // VoidNamespace is the namespace of user state, which has only one

@@ -15,7 +15,9 @@ package state
 //   - the map holds no pointers unless K or N do, and the slots none unless K,
 //     N or the entry do, so the garbage collector need not scan them;
 //   - a snapshot, Keys and incremental cleanup walk a key group in slice
-//     order, which is deterministic and can be resumed at a position;
+//     order, which is deterministic and can be resumed at a position (a
+//     snapshot then sorts what it encoded, so that its bytes do not depend
+//     on the order);
 //   - removal moves the last slot into the hole (and fixes its index), so
 //     the slice stays dense.
 
@@ -76,6 +78,16 @@ func (t *table[K, N, E]) insert(g int, k nsKey[K, N], e E) *E {
 	grp.slots = append(grp.slots, slot[K, N, E]{key: k, e: e})
 	t.n++
 	return &grp.slots[i].e
+}
+
+// reserve makes room for n entries in group g, if it is empty and has never
+// held any: a restore knows how many entries it will insert.
+func (t *table[K, N, E]) reserve(g, n int) {
+	grp := &t.groups[g]
+	if grp.index == nil && n > 0 {
+		grp.index = make(map[nsKey[K, N]]int32, n)
+		grp.slots = make([]slot[K, N, E], 0, n)
+	}
 }
 
 // remove deletes k from group g if present, and returns its entry.

@@ -22,8 +22,9 @@ import (
 //     Accesses that do not look at existing values do not remove them: a
 //     list's Add and AddAll, a value's Update, any Clear.
 //   - Expired values that are never accessed again are removed by
-//     incremental cleanup (CleanupIncrementally) and, later, when a snapshot
-//     is taken.
+//     incremental cleanup (CleanupIncrementally). A snapshot keeps the
+//     values not removed yet, expired or not, with their timestamps, so
+//     that after a restore they expire as they would have without one.
 //
 // The zero TTLConfig is not valid: TTL must be set. A descriptor without
 // WithTTL keeps its values forever.

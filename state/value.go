@@ -1,14 +1,9 @@
 package state
 
-import (
-	"reflect"
-
-	"github.com/runnel-io/runnel/codec"
-)
+import "reflect"
 
 type valueState[K, N comparable, V any] struct {
 	single[K, N, V]
-	codec codec.Codec[V]
 }
 
 // GetValueState returns the backend's value state declared by d, in
@@ -19,12 +14,14 @@ type valueState[K, N comparable, V any] struct {
 // error wrapping ErrIncompatibleState if the name is registered as another
 // kind of state, with other types or another TTL configuration, and one
 // wrapping ErrInvalidDescriptor if d is invalid (see the descriptor docs).
-// Codecs are resolved here, once.
+// Codecs are resolved here, once. If the backend was restored, the state's
+// restored entries are decoded here too, with errors as KeyedBackend.Restore
+// describes.
 //
 // Per access, the state costs one map lookup and allocates nothing for an
 // existing entry; with TTL it also reads the clock once.
 func GetValueState[N, K comparable, V any](b *KeyedBackend[K], d ValueDescriptor[V]) (NamespacedValueState[N, V], error) {
-	return getOrRegister(b, d.core, kindName[N]("ValueState", reflect.TypeFor[V]()),
+	return getOrRegister(b, d.core, kindValue, kindName[N]("ValueState", reflect.TypeFor[V]()),
 		func(m stateMeta) (*valueState[K, N, V], error) {
 			s, err := newSingle[K, N, V](b, m, d.core)
 			if err != nil {
@@ -34,7 +31,8 @@ func GetValueState[N, K comparable, V any](b *KeyedBackend[K], d ValueDescriptor
 			if err != nil {
 				return nil, err
 			}
-			return &valueState[K, N, V]{single: s, codec: c}, nil
+			s.vc = c
+			return &valueState[K, N, V]{single: s}, nil
 		})
 }
 
