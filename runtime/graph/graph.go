@@ -44,6 +44,9 @@ type Node struct {
 	Source bool
 	// Bounded is true for a source that ends.
 	Bounded bool
+	// Coordinator, if set, creates the operator's coordinator (a source's
+	// split enumerator), which runs once per job beside the subtasks.
+	Coordinator operator.CoordinatorFactory
 	// OutType is the type of the node's output records.
 	OutType operator.Type
 	// CodecErr, if set, says why OutType has no codec. That is an error only

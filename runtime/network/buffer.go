@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/runnel-io/runnel/runtime/checkpoint"
 )
 
 // DefaultSegmentSize is the capacity of a pooled segment, as Flink's
@@ -19,6 +21,16 @@ const (
 	// EndOfPartition says that the producer will send nothing more on this
 	// channel.
 	EndOfPartition
+	// EndOfData says that the producer's input ended and it has sent its
+	// last record; checkpoint barriers may still follow, then
+	// EndOfPartition.
+	EndOfData
+	// CheckpointBarrier separates the records before a checkpoint from
+	// those after it; Barrier describes the checkpoint.
+	CheckpointBarrier
+	// CancelBarrier says that the checkpoint Value was aborted upstream:
+	// its barrier will not come on this channel.
+	CancelBarrier
 )
 
 func (k Kind) String() string {
@@ -27,6 +39,12 @@ func (k Kind) String() string {
 		return "data"
 	case EndOfPartition:
 		return "end-of-partition"
+	case EndOfData:
+		return "end-of-data"
+	case CheckpointBarrier:
+		return "checkpoint-barrier"
+	case CancelBarrier:
+		return "cancel-barrier"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -34,12 +52,28 @@ func (k Kind) String() string {
 // Buffer is the unit a channel carries: a segment of records or one event.
 // Buffers are passed by value; the segment is owned by whoever holds the
 // buffer, until it is recycled.
+//
+// Events travel as buffers of their own, never inside a segment of
+// records, so that a consumer can stop reading one channel at a barrier
+// (alignment) without splitting a segment.
 type Buffer struct {
 	Kind Kind
-	// Value is the event's payload (unused for Data and EndOfPartition).
+	// Value is the event's payload: the checkpoint ID of a CancelBarrier.
 	Value int64
+	// Barrier describes the checkpoint of a CheckpointBarrier; it is shared
+	// by every copy of the barrier and must not be modified.
+	Barrier *Barrier
 	// Segment holds the records of a Data buffer.
 	Segment *Segment
+}
+
+// Barrier is a checkpoint barrier: Flink's CheckpointBarrier.
+type Barrier struct {
+	ID int64
+	// Timestamp is when the checkpoint was triggered, in milliseconds since
+	// the Unix epoch.
+	Timestamp int64
+	Options   checkpoint.Options
 }
 
 // Segment is a piece of memory from a Pool.

@@ -66,6 +66,16 @@ func (g *InputGate) Poll() (b Buffer, channel int, ok bool) {
 		return Buffer{}, 0, false
 	}
 	c := g.channels[idx]
+	for c.blocked {
+		// Aligning: leave the channel's buffers queued, and its producer
+		// blocked once the queue is full, until Unblock.
+		c.queued = false
+		if idx, ok = g.ready.pop(); !ok {
+			g.mu.Unlock()
+			return Buffer{}, 0, false
+		}
+		c = g.channels[idx]
+	}
 	wasFull := c.queue.full()
 	b = c.queue.pop()
 	if c.queue.len() > 0 {
@@ -83,10 +93,43 @@ func (g *InputGate) Poll() (b Buffer, channel int, ok bool) {
 	return b, idx, true
 }
 
+// Block stops Poll from returning buffers of channel ch until Unblock: the
+// consumer received a checkpoint barrier on it and waits for the barriers
+// of its other channels (alignment). The buffers behind the barrier stay
+// queued in order; once the queue is full, the producer blocks. Only the
+// gate's consumer may call it.
+func (g *InputGate) Block(ch int) {
+	g.mu.Lock()
+	g.channels[ch].blocked = true
+	g.mu.Unlock()
+}
+
+// Unblock lets Poll return the buffers of channel ch again.
+func (g *InputGate) Unblock(ch int) {
+	g.mu.Lock()
+	c := g.channels[ch]
+	c.blocked = false
+	ready := c.queue.len() > 0 && !c.queued
+	if ready {
+		c.queued = true
+		g.ready.push(ch)
+	}
+	g.mu.Unlock()
+	if ready {
+		select {
+		case g.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // Drain recycles every buffer queued in the gate. A consumer that stops
 // early calls it; so does whoever runs the tasks, once none runs any more,
 // to catch buffers sent after the consumer stopped.
 func (g *InputGate) Drain() {
+	for ch := range g.channels {
+		g.Unblock(ch)
+	}
 	for {
 		b, _, ok := g.Poll()
 		if !ok {
@@ -120,8 +163,12 @@ type LocalChannel struct {
 	gate   *InputGate
 	index  int
 	queue  bufRing
-	queued bool          // index is in gate.ready; guarded by gate.mu
-	space  chan struct{} // signalled when a full queue loses a buffer
+	queued bool // index is in gate.ready; guarded by gate.mu
+	// blocked: Poll skips the channel (alignment); guarded by gate.mu. A
+	// blocked channel leaves gate.ready when Poll meets it there and comes
+	// back at Unblock.
+	blocked bool
+	space   chan struct{} // signalled when a full queue loses a buffer
 }
 
 // Send implements Sender.

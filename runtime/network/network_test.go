@@ -317,3 +317,56 @@ func TestEventsStayInOrder(t *testing.T) {
 		t.Fatalf("channel 0: %v\nwant       %s\nchannel 1: %v\nwant       %s", got[0].got, want0, got[1].got, want1)
 	}
 }
+
+func TestBlockedChannelKeepsItsBuffersInOrder(t *testing.T) {
+	g := NewInputGate(2, 2)
+	ctx := context.Background()
+	ev := func(v int64) Buffer { return Buffer{Kind: CancelBarrier, Value: v} }
+	for _, b := range []Buffer{ev(1), ev(2)} {
+		if err := g.Channel(0).Send(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Channel(1).Send(ctx, ev(10)); err != nil {
+		t.Fatal(err)
+	}
+	b, ch, ok := g.Poll()
+	if !ok || ch != 0 || b.Value != 1 {
+		t.Fatalf("first poll = %v from %d (%v), want 1 from channel 0", b.Value, ch, ok)
+	}
+	g.Block(0)
+	if err := g.Channel(0).Send(ctx, ev(3)); err != nil {
+		t.Fatal(err)
+	}
+	// Channel 0 is full now: its producer must block, not overtake.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := g.Channel(0).Send(cancelled, ev(4)); err == nil {
+		t.Fatal("send to a full blocked channel succeeded")
+	}
+	b, ch, ok = g.Poll()
+	if !ok || ch != 1 || b.Value != 10 {
+		t.Fatalf("poll while channel 0 blocked = %v from %d (%v), want 10 from channel 1", b.Value, ch, ok)
+	}
+	if _, _, ok := g.Poll(); ok {
+		t.Fatal("poll returned a buffer of the blocked channel")
+	}
+	if n := g.QueuedBuffers(); n != 2 {
+		t.Fatalf("queued = %d, want 2", n)
+	}
+	g.Unblock(0)
+	select {
+	case <-g.Available():
+	default:
+		t.Fatal("unblocking a channel with queued buffers did not signal")
+	}
+	for _, want := range []int64{2, 3} {
+		b, ch, ok = g.Poll()
+		if !ok || ch != 0 || b.Value != want {
+			t.Fatalf("after unblock poll = %v from %d (%v), want %d from channel 0", b.Value, ch, ok, want)
+		}
+	}
+	if _, _, ok := g.Poll(); ok {
+		t.Fatal("gate not empty")
+	}
+}

@@ -107,8 +107,28 @@ type Context struct {
 	// SideOutputs maps each side-output tag of the operator that has
 	// consumers to its Output (an Output[T] of the tag's type).
 	SideOutputs map[string]any
-	// OperatorState is the operator instance's non-keyed state.
+	// OperatorState is the operator instance's non-keyed state, already
+	// restored when the subtask starts from a checkpoint.
 	OperatorState *state.OperatorBackend
+
+	// Checkpointing is true when the job takes periodic checkpoints. Without
+	// it, a two-phase-commit sink commits at the end of its input.
+	Checkpointing bool
+	// Restored is true when the subtask starts from a checkpoint or a
+	// savepoint (Flink's isRestored), even if it holds no state of its own.
+	Restored bool
+	// RestoredKeyedState holds the keyed state to restore: snapshots that
+	// together cover the subtask's key groups (and may hold others, which
+	// the backend ignores). A keyed operator passes them to its backend's
+	// Restore. Nil on a fresh start.
+	RestoredKeyedState []*state.KeyedSnapshot
+	// KeyedState is set by a keyed operator, when it is created, to its
+	// keyed state backend, which the task then snapshots at every
+	// checkpoint.
+	KeyedState KeyedSnapshotter
+	// Coordinator sends events to the operator's coordinator; nil if the
+	// operator has none.
+	Coordinator CoordinatorGateway
 }
 
 // Error is the failure of one operator in one subtask.

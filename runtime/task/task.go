@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/runnel-io/runnel/runtime/clock"
@@ -45,13 +46,27 @@ type Deployment struct {
 	ChannelEdges []*graph.Edge
 	// Outputs has one entry per edge of Vertex.Out, in that order.
 	Outputs []OutputChannels
+
+	// Checkpoints connects the subtask to the job's checkpoints; nil when
+	// the job does not checkpoint.
+	Checkpoints *Checkpointing
+	// Restored is true when the job starts from a checkpoint or savepoint;
+	// Restore then holds the state of the chain's operators by operator ID
+	// (an operator without an entry starts empty).
+	Restored bool
+	Restore  map[string]*OperatorRestore
+	// Gateways holds, by stream node ID, the channels to the coordinators
+	// of the chain's operators that have one.
+	Gateways map[int]operator.CoordinatorGateway
 }
 
 // Task is a deployed subtask.
 type Task struct {
 	d       Deployment
+	ctx     context.Context
 	name    string
 	ops     []operator.Operator // Vertex.Nodes order
+	ctxs    []*operator.Context // Vertex.Nodes order
 	flush   []operator.IdleFlusher
 	writers []operator.Writer
 	readers []operator.Reader // per gate channel
@@ -62,6 +77,23 @@ type Task struct {
 	// inputOf[ch] and localOf[ch] place gate channel ch in its valve.
 	valves           []*valve
 	inputOf, localOf []int
+
+	mail    *mailbox
+	mailBuf []mail
+	align   aligner
+	uploads sync.WaitGroup // the goroutines that upload snapshots
+	// closed[ch]: channel ch delivered EndOfPartition; dataEnded[ch]: it
+	// delivered EndOfData (or EndOfPartition without it).
+	closed, dataEnded []bool
+	// inputEnded: the chain has finished (end of input); ending: the task
+	// sent EndOfPartition and ends once its inputs have too.
+	inputEnded, ending bool
+	// stopped: an input channel ended without EndOfData (its producer
+	// stopped with a savepoint), so the chain's input never ends.
+	stopped bool
+	// suspended is the ID of the stop-with-savepoint the source waits for
+	// (it polls no records meanwhile), 0 if none.
+	suspended int64
 }
 
 // Error is a task's failure that no operator is to blame for.
@@ -93,7 +125,7 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 	if d.Clock == nil {
 		d.Clock = clock.System{}
 	}
-	t := &Task{d: d, name: v.Name(), timers: newTimers(d.Clock)}
+	t := &Task{d: d, ctx: ctx, name: v.Name(), timers: newTimers(d.Clock), mail: newMailbox()}
 	defer func() {
 		if err != nil {
 			t.releaseWriters()
@@ -113,6 +145,7 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 	g := d.Job.Stream
 	inputs := make(map[*graph.Node][]any, len(v.Nodes))
 	t.ops = make([]operator.Operator, len(v.Nodes))
+	t.ctxs = make([]*operator.Context, len(v.Nodes))
 	for i := len(v.Nodes) - 1; i >= 0; i-- {
 		n := v.Nodes[i]
 		outs := map[string][]any{}
@@ -172,11 +205,19 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 			}
 			out = o
 		}
+		opID := d.Job.OperatorIDs[n.ID]
+		opState := state.NewOperatorBackend()
+		restore := d.Restore[opID]
+		if restore != nil && restore.Operator != nil {
+			if err := opState.Restore(restore.Operator); err != nil {
+				return nil, t.fail(fmt.Errorf("task: operator %s: %w", n, err))
+			}
+		}
 		c := &operator.Context{
 			JobName:        d.JobName,
 			TaskName:       t.name,
 			OperatorName:   n.Name,
-			OperatorID:     d.Job.OperatorIDs[n.ID],
+			OperatorID:     opID,
 			Subtask:        d.Subtask,
 			Parallelism:    v.Parallelism,
 			MaxParallelism: g.MaxParallelismOf(n),
@@ -187,8 +228,15 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 			Clock:                 d.Clock,
 			AutoWatermarkInterval: d.AutoWatermarkInterval,
 			SideOutputs:           sides,
-			OperatorState:         state.NewOperatorBackend(),
+			OperatorState:         opState,
+			Checkpointing:         d.Checkpoints != nil && d.Checkpoints.Periodic,
+			Restored:              d.Restored,
+			Coordinator:           d.Gateways[n.ID],
 		}
+		if restore != nil {
+			c.RestoredKeyedState = restore.Keyed
+		}
+		t.ctxs[i] = c
 		op, in, err := n.Factory.Create(c, out)
 		if err != nil {
 			return nil, c.Fail(err)
@@ -230,6 +278,8 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 		}
 		t.valves[i] = newValve(w, perInput[i])
 	}
+	n := len(d.ChannelEdges)
+	t.closed, t.dataEnded, t.align.seen = make([]bool, n), make([]bool, n), make([]bool, n)
 	t.readers = make([]operator.Reader, len(d.ChannelEdges))
 	for ch, e := range d.ChannelEdges {
 		r, err := e.Type().NewReader(headIn[e.Input], ch, t)
@@ -256,8 +306,14 @@ func (t *Task) Name() string { return t.name }
 
 // Run runs the subtask until its input ends, it fails, or ctx is done. It
 // closes every operator before it returns.
+//
+// With checkpoints, a subtask whose input ended stays alive, taking part in
+// checkpoints, until a final checkpoint (or a stop with a savepoint) is
+// complete; only then does it send EndOfPartition, so that two-phase-commit
+// sinks commit the last of their output.
 func (t *Task) Run(ctx context.Context) (err error) {
 	defer func() {
+		t.uploads.Wait()
 		err = t.fail(errors.Join(err, t.close()))
 	}()
 	for i := len(t.ops) - 1; i >= 0; i-- {
@@ -269,27 +325,57 @@ func (t *Task) Run(ctx context.Context) (err error) {
 		}
 	}
 	if t.source != nil {
-		err = t.runSource(ctx)
-	} else {
-		err = t.runGate(ctx)
+		return t.runSource(ctx)
 	}
-	if err != nil {
+	return t.runGate(ctx)
+}
+
+// poll runs what is due without blocking: mail and processing-time
+// callbacks. It returns ctx's error once ctx is done.
+func (t *Task) poll(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.timers.wake:
+		return t.timers.fire()
+	case <-t.mail.signal:
+		return t.handleMail()
+	default:
+		return nil
+	}
+}
+
+// wait flushes and blocks until ready is, mail or a callback is due, or ctx
+// is done.
+func (t *Task) wait(ctx context.Context, ready <-chan struct{}) error {
+	if err := t.flushAll(); err != nil {
 		return err
 	}
-	return t.finish()
+	select {
+	case <-ready:
+		return nil
+	case <-t.timers.wake:
+		return t.timers.fire()
+	case <-t.mail.signal:
+		return t.handleMail()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (t *Task) runSource(ctx context.Context) error {
-	done := ctx.Done()
-	for {
-		select {
-		case <-done:
-			return ctx.Err()
-		case <-t.timers.wake:
-			if err := t.timers.fire(); err != nil {
+	for !t.ending {
+		if err := t.poll(ctx); err != nil {
+			return err
+		}
+		if t.ending {
+			break
+		}
+		if t.inputEnded || t.suspended != 0 {
+			if err := t.wait(ctx, nil); err != nil {
 				return err
 			}
-		default:
+			continue
 		}
 		st, err := t.source.PollNext()
 		if err != nil {
@@ -298,76 +384,93 @@ func (t *Task) runSource(ctx context.Context) error {
 		switch st {
 		case operator.MoreAvailable:
 		case operator.NothingAvailable:
-			if err := t.flushAll(); err != nil {
+			if err := t.wait(ctx, t.source.Available()); err != nil {
 				return err
-			}
-			select {
-			case <-t.source.Available():
-			case <-t.timers.wake:
-				if err := t.timers.fire(); err != nil {
-					return err
-				}
-			case <-done:
-				return ctx.Err()
 			}
 		case operator.EndOfInput:
-			return nil
-		}
-	}
-}
-
-func (t *Task) runGate(ctx context.Context) error {
-	done := ctx.Done()
-	gate := t.d.Gate
-	open := gate.NumChannels()
-	for open > 0 {
-		b, ch, ok := gate.Poll()
-		if !ok {
-			if err := t.flushAll(); err != nil {
+			if err := t.endOfInput(); err != nil {
 				return err
 			}
-			select {
-			case <-gate.Available():
-			case <-t.timers.wake:
-				if err := t.timers.fire(); err != nil {
-					return err
-				}
-			case <-done:
-				return ctx.Err()
-			}
-			continue
-		}
-		switch b.Kind {
-		case network.Data:
-			err := t.readers[ch].Read(b.Segment.B)
-			b.Segment.Recycle()
-			if err != nil {
-				return err
-			}
-		case network.EndOfPartition:
-			open--
-			if err := t.valves[t.inputOf[ch]].end(t.localOf[ch]); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("task: unexpected %v on channel %d", b.Kind, ch)
-		}
-		select {
-		case <-done:
-			return ctx.Err()
-		case <-t.timers.wake:
-			if err := t.timers.fire(); err != nil {
-				return err
-			}
-		default:
 		}
 	}
 	return nil
 }
 
-// finish ends the chain after its input ended: Finish head first, flush,
-// and signal the end to every consumer.
-func (t *Task) finish() error {
+func (t *Task) runGate(ctx context.Context) error {
+	gate := t.d.Gate
+	open := gate.NumChannels()
+	for open > 0 || !t.ending {
+		b, ch, ok := gate.Poll()
+		if !ok {
+			if err := t.wait(ctx, gate.Available()); err != nil {
+				return err
+			}
+			continue
+		}
+		var err error
+		switch b.Kind {
+		case network.Data:
+			if !t.ending { // after a stop with a savepoint, records are dropped
+				err = t.readers[ch].Read(b.Segment.B)
+			}
+			b.Segment.Recycle()
+		case network.CheckpointBarrier:
+			err = t.onBarrier(ch, b.Barrier)
+		case network.CancelBarrier:
+			t.onCancelBarrier(b.Value)
+		case network.EndOfData:
+			err = t.channelDataEnded(ch, true)
+		case network.EndOfPartition:
+			open--
+			t.closed[ch] = true
+			// Without EndOfData first, the producer stopped (a stop with a
+			// savepoint): its input did not end, so this one does not either.
+			if err = t.channelDataEnded(ch, false); err == nil {
+				err = t.maybeAligned()
+			}
+		default:
+			err = fmt.Errorf("task: unexpected %v on channel %d", b.Kind, ch)
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.poll(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// channelDataEnded records that channel ch sends no more records; once all
+// have ended with EndOfData (ended), the chain's input has ended.
+func (t *Task) channelDataEnded(ch int, ended bool) error {
+	if t.dataEnded[ch] {
+		return nil
+	}
+	t.dataEnded[ch] = true
+	if err := t.valves[t.inputOf[ch]].end(t.localOf[ch]); err != nil {
+		return err
+	}
+	if !ended {
+		t.stopped = true
+	}
+	for _, e := range t.dataEnded {
+		if !e {
+			return nil
+		}
+	}
+	if t.stopped || t.inputEnded {
+		return nil
+	}
+	return t.endOfInput()
+}
+
+// endOfInput ends the chain after its input ended: Finish head first,
+// flush, and EndOfData to every consumer. Without checkpoints the task
+// then ends its outputs; with them, it reports the end and waits for the
+// final checkpoint.
+func (t *Task) endOfInput() error {
+	t.inputEnded = true
 	for _, op := range t.ops {
 		if err := op.Finish(); err != nil {
 			return err
@@ -376,6 +479,26 @@ func (t *Task) finish() error {
 	if err := t.flushAll(); err != nil {
 		return err
 	}
+	t.timers.stop()
+	for _, w := range t.writers {
+		if err := w.SendEvent(network.Buffer{Kind: network.EndOfData}); err != nil {
+			return err
+		}
+	}
+	if t.checkpointing() && t.d.Checkpoints.Periodic {
+		t.d.Checkpoints.Reporter.Finished(t.taskID())
+		return nil
+	}
+	return t.endOutputs()
+}
+
+// endOutputs signals the end to every consumer; the task ends once its own
+// inputs have ended too.
+func (t *Task) endOutputs() error {
+	if t.ending {
+		return nil
+	}
+	t.ending = true
 	for _, w := range t.writers {
 		if err := w.SendEvent(network.Buffer{Kind: network.EndOfPartition}); err != nil {
 			return err

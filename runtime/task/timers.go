@@ -18,6 +18,8 @@ type timers struct {
 	armed clock.Timer
 	at    int64 // time armed is set for
 	wake  chan struct{}
+	// stopped: quiesced; callbacks are no longer registered.
+	stopped bool
 }
 
 type timer struct {
@@ -37,6 +39,9 @@ func (s *timers) Now() int64 { return s.clock.Now().UnixMilli() }
 
 // Register implements operator.ProcessingTimeService.
 func (s *timers) Register(t int64, fn func(now int64) error) operator.Cancel {
+	if s.stopped {
+		return func() bool { return false }
+	}
 	s.seq++
 	tm := &timer{t: t, seq: s.seq, fn: fn}
 	heap.Push(&s.queue, tm)
@@ -94,12 +99,18 @@ func (s *timers) fire() error {
 	return nil
 }
 
+// stop drops every callback and ignores those registered later: the
+// service is quiesced when the chain has finished or closes.
 func (s *timers) stop() {
 	if s.armed != nil {
 		s.armed.Stop()
 		s.armed = nil
 	}
+	for _, tm := range s.queue {
+		tm.index = -1
+	}
 	s.queue = nil
+	s.stopped = true
 }
 
 type timerHeap []*timer
