@@ -2,15 +2,24 @@ package minicluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/runnel-io/runnel/cluster/jobmaster"
+	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/runtime/network"
+	"github.com/runnel-io/runnel/runtime/operator"
+	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/runtime/task"
 )
 
@@ -28,19 +37,47 @@ type Options struct {
 	// AutoWatermarkInterval is how often periodic watermark generators emit
 	// (0: never).
 	AutoWatermarkInterval time.Duration
+
+	// JobID is the job's ID (a random one if empty).
+	JobID string
+	// Checkpoints enables checkpoints and savepoints; nil: neither.
+	Checkpoints *Checkpoints
+	// Restart decides whether a failed job restarts; nil: it does not.
+	Restart restart.Strategy
+	// RestorePath is a savepoint or retained checkpoint to start from.
+	RestorePath string
+	// AllowNonRestoredState lets the job start from a snapshot that holds
+	// state of operators it no longer has.
+	AllowNonRestoredState bool
 }
 
-// Job is a deployed job graph.
+// Checkpoints configure a job's checkpoints.
+type Checkpoints struct {
+	// Config is the coordinator's configuration; Interval 0 takes no
+	// periodic checkpoints (savepoints can still be taken).
+	Config checkpoint.Config
+	// Storage is where checkpoints and savepoints are written.
+	Storage storage.Storage
+}
+
+// Job is a deployed job graph: it runs, fails over and takes checkpoints
+// and savepoints.
 type Job struct {
 	name  string
+	id    string
 	graph *graph.JobGraph
 	opts  Options
-	deps  []task.Deployment
-	pools []*network.Pool
-	gates []*network.InputGate
+	cp    *jobmaster.Checkpointer // nil without checkpoints and operator coordinators
+	// restore is what the first attempt starts from, nil for nothing.
+	restore *jobmaster.Restore
+
+	mu       sync.Mutex
+	pools    []*network.Pool
+	gates    []*network.InputGate
+	restarts int
 }
 
-// Deploy wires the subtasks of jg. Nothing runs until Run.
+// Deploy prepares jg to run. Nothing runs until Run.
 func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 	if opts.ChannelCapacity <= 0 {
 		opts.ChannelCapacity = network.DefaultChannelCapacity
@@ -51,22 +88,117 @@ func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	j := &Job{name: name, graph: jg, opts: opts}
+	if opts.Clock == nil {
+		opts.Clock = clock.System{}
+	}
+	j := &Job{name: name, id: opts.JobID, graph: jg, opts: opts}
+	if j.id == "" {
+		j.id = newJobID()
+	}
+	// Wire once to find wiring errors now rather than at Run.
+	if _, err := j.wire(0, nil, nil); err != nil {
+		return nil, err
+	}
+	cj, coords := checkpointJob(j.id, jg)
+	if opts.Checkpoints == nil {
+		if opts.RestorePath != "" {
+			return nil, errors.New("minicluster: restoring from a savepoint needs checkpoint storage")
+		}
+		if len(coords) == 0 {
+			return j, nil
+		}
+		// No checkpoints, but operator coordinators to run.
+		cp, err := jobmaster.NewCheckpointer(checkpoint.Config{}, cj, coords, nil, opts.Clock, opts.Logger, nil, "")
+		if err != nil {
+			return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
+		}
+		j.cp = cp
+		return j, nil
+	}
+	ctx := context.Background()
+	var md *checkpoint.Metadata
+	var loc string
+	if opts.RestorePath != "" {
+		var err error
+		if md, loc, err = opts.Checkpoints.Storage.ReadMetadata(ctx, opts.RestorePath); err != nil {
+			return nil, fmt.Errorf("minicluster: restore job %q: %w", name, err)
+		}
+		if j.restore, err = jobmaster.BuildRestore(ctx, opts.Checkpoints.Storage, md, loc, jg, opts.AllowNonRestoredState); err != nil {
+			return nil, fmt.Errorf("minicluster: restore job %q from %s: %w", name, loc, err)
+		}
+	}
+	cp, err := jobmaster.NewCheckpointer(opts.Checkpoints.Config, cj, coords, opts.Checkpoints.Storage, opts.Clock, opts.Logger, md, loc)
+	if err != nil {
+		return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
+	}
+	j.cp = cp
+	return j, nil
+}
 
-	// Consumer side: the channels of each subtask of each vertex, edge by
-	// edge, producer by producer.
+// ID is the job's ID.
+func (j *Job) ID() string { return j.id }
+
+func newJobID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// checkpointJob describes jg to the checkpoint coordinator.
+func checkpointJob(id string, jg *graph.JobGraph) (checkpoint.Job, []jobmaster.OperatorCoordinator) {
+	cj := checkpoint.Job{ID: id}
+	var coords []jobmaster.OperatorCoordinator
+	for _, v := range jg.Vertices {
+		for s := range v.Parallelism {
+			t := checkpoint.TaskID{Vertex: v.ID, Subtask: s}
+			cj.Tasks = append(cj.Tasks, t)
+			if v.Head().Source {
+				cj.Sources = append(cj.Sources, t)
+			}
+		}
+		for _, n := range v.Nodes {
+			opID := jg.OperatorIDs[n.ID]
+			cj.Operators = append(cj.Operators, checkpoint.OperatorInfo{
+				ID: opID, Name: n.Name, Parallelism: v.Parallelism, MaxParallelism: jg.Stream.MaxParallelismOf(n),
+			})
+			if n.Coordinator != nil {
+				coords = append(coords, jobmaster.OperatorCoordinator{
+					Node: n.ID, OperatorID: opID, Vertex: v.ID, Parallelism: v.Parallelism, Factory: n.Coordinator,
+				})
+			}
+		}
+	}
+	return cj, coords
+}
+
+// wire builds the deployments of one attempt: fresh gates and pools.
+func (j *Job) wire(attempt int, restore *jobmaster.Restore, gateways map[int][]operator.CoordinatorGateway) ([]task.Deployment, error) {
+	jg, opts := j.graph, j.opts
 	type key struct {
 		edge     *graph.Edge
 		producer int
 		consumer int
 	}
 	channelOf := map[key]network.Sender{}
+	var pools []*network.Pool
+	var gates []*network.InputGate
 	deps := make([][]task.Deployment, len(jg.Vertices))
 	for _, v := range jg.Vertices {
 		deps[v.ID] = make([]task.Deployment, v.Parallelism)
 		for s := range v.Parallelism {
-			d := task.Deployment{JobName: name, Job: jg, Vertex: v, Subtask: s, Logger: opts.Logger,
+			d := task.Deployment{JobName: j.name, Job: jg, Vertex: v, Subtask: s, Attempt: attempt, Logger: opts.Logger,
 				Clock: opts.Clock, AutoWatermarkInterval: opts.AutoWatermarkInterval}
+			if restore != nil {
+				d.Restored, d.Restore = true, restore.Tasks[v.ID][s]
+			}
+			for _, n := range v.Nodes {
+				if gws, ok := gateways[n.ID]; ok {
+					if d.Gateways == nil {
+						d.Gateways = map[int]operator.CoordinatorGateway{}
+					}
+					d.Gateways[n.ID] = gws[s]
+				}
+			}
 			var edges []*graph.Edge
 			var producers []int
 			for _, e := range v.In {
@@ -82,7 +214,7 @@ func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 			if len(edges) > 0 {
 				d.Gate = network.NewInputGate(len(edges), opts.ChannelCapacity)
 				d.ChannelEdges = edges
-				j.gates = append(j.gates, d.Gate)
+				gates = append(gates, d.Gate)
 				for ch, e := range edges {
 					channelOf[key{e, producers[ch], s}] = d.Gate.Channel(ch)
 				}
@@ -90,7 +222,7 @@ func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 			deps[v.ID][s] = d
 		}
 	}
-	// Producer side: the targets of each output edge of each subtask.
+	var all []task.Deployment
 	for _, v := range jg.Vertices {
 		for s := range v.Parallelism {
 			d := &deps[v.ID][s]
@@ -110,41 +242,237 @@ func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 					}
 				}
 				pool := network.NewPool(opts.SegmentSize, len(targets)*(opts.ChannelCapacity+2))
-				j.pools = append(j.pools, pool)
+				pools = append(pools, pool)
 				d.Outputs = append(d.Outputs, task.OutputChannels{Edge: e, Targets: targets, Pool: pool})
 			}
-			j.deps = append(j.deps, *d)
+			all = append(all, *d)
 		}
 	}
-	return j, nil
+	j.mu.Lock()
+	j.pools, j.gates = pools, gates
+	j.mu.Unlock()
+	return all, nil
 }
 
-// Run runs every subtask until all end, one fails, or ctx is done, and
-// returns the first failure (ctx's error if it was cancelled).
+// Run runs the job until it ends, fails for good, or ctx is done, and
+// returns the failure (ctx's error if it was cancelled). A failed attempt
+// is restarted as the restart strategy allows, from the latest completed
+// checkpoint if there is one.
 func (j *Job) Run(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	tasks := make([]*task.Task, 0, len(j.deps))
-	for _, d := range j.deps {
+	runCtx, cancel := context.WithCancel(ctx)
+	var driver sync.WaitGroup
+	defer func() {
+		cancel()
+		driver.Wait()
+	}()
+	if j.cp != nil {
+		driver.Add(1)
+		go func() {
+			defer driver.Done()
+			j.cp.Run(runCtx)
+		}()
+	}
+	restore := j.restore
+	for attempt := 0; ; attempt++ {
+		err := j.runAttempt(runCtx, attempt, restore)
+		if err == nil || ctx.Err() != nil {
+			if j.cp != nil {
+				_ = j.cp.EndAttempt(runCtx, err, false)
+			}
+			if err == nil && ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return err
+		}
+		if j.opts.Restart == nil {
+			return err
+		}
+		delay, ok := j.opts.Restart.OnFailure(j.opts.Clock.Now(), err)
+		if !ok {
+			j.opts.Logger.Error("job failed; the restart strategy allows no more restarts", "job", j.name, "strategy", j.opts.Restart.String(), "error", err)
+			return err
+		}
+		j.mu.Lock()
+		j.restarts++
+		j.mu.Unlock()
+		j.opts.Logger.Warn("job failed; restarting", "job", j.name, "attempt", attempt+1, "delay", delay, "error", err)
+		restore = nil
+		if j.cp != nil {
+			if err := j.cp.EndAttempt(runCtx, err, true); err != nil {
+				return err
+			}
+		}
+		if j.opts.Checkpoints != nil {
+			md, loc, err := j.cp.Latest(runCtx)
+			if err != nil {
+				return err
+			}
+			if md != nil {
+				if restore, err = jobmaster.BuildRestore(runCtx, j.opts.Checkpoints.Storage, md, loc, j.graph, j.opts.AllowNonRestoredState); err != nil {
+					return fmt.Errorf("minicluster: restore job %q from %s: %w", j.name, loc, err)
+				}
+			}
+		}
+		if err := sleep(ctx, j.opts.Clock, delay); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, clk clock.Clock, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	done := make(chan struct{})
+	t := clk.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// runAttempt deploys and runs every subtask once.
+func (j *Job) runAttempt(ctx context.Context, attempt int, restore *jobmaster.Restore) error {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var gateways map[int][]operator.CoordinatorGateway
+	if j.cp != nil {
+		gateways = j.cp.Gateways()
+	}
+	deps, err := j.wire(attempt, restore, gateways)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(actx)
+	tasks := make(map[checkpoint.TaskID]*task.Task, len(deps))
+	list := make([]*task.Task, 0, len(deps))
+	for _, d := range deps {
+		if j.opts.Checkpoints != nil {
+			d.Checkpoints = &task.Checkpointing{
+				Periodic: j.opts.Checkpoints.Config.Interval > 0,
+				Reporter: j.cp.Reporter(),
+				Upload:   j.cp.Upload,
+			}
+		}
 		t, err := task.New(gctx, d)
 		if err != nil {
 			return fmt.Errorf("minicluster: deploy %q: %w", d.Vertex.Name(), err)
 		}
-		tasks = append(tasks, t)
+		tasks[checkpoint.TaskID{Vertex: d.Vertex.ID, Subtask: d.Subtask}] = t
+		list = append(list, t)
 	}
-	j.opts.Logger.Info("job running", "job", j.name, "tasks", len(j.graph.Vertices), "subtasks", len(tasks))
-	for _, t := range tasks {
+	if j.cp != nil {
+		if err := j.cp.StartAttempt(ctx, gateway(tasks)); err != nil {
+			return err
+		}
+	}
+	j.opts.Logger.Info("job running", "job", j.name, "attempt", attempt, "tasks", len(j.graph.Vertices), "subtasks", len(list))
+	for _, t := range list {
 		g.Go(func() error { return t.Run(gctx) })
 	}
-	err := g.Wait()
+	stop := make(chan struct{})
+	if j.cp != nil {
+		go func() {
+			select {
+			case err := <-j.cp.Failed():
+				cancel(err)
+			case <-stop:
+			}
+		}()
+	}
+	err = g.Wait()
+	close(stop)
 	// After a failure or a cancellation, a producer may have sent a segment
 	// after its consumer drained its gate and stopped; no task runs now.
+	j.mu.Lock()
 	for _, g := range j.gates {
 		g.Drain()
+	}
+	j.mu.Unlock()
+	if cause := context.Cause(actx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
 	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	return err
+}
+
+// gateway reaches the subtasks of one attempt.
+type gateway map[checkpoint.TaskID]*task.Task
+
+func (g gateway) TriggerCheckpoint(t checkpoint.TaskID, b *network.Barrier) {
+	if x, ok := g[t]; ok {
+		x.TriggerCheckpoint(b)
+	}
+}
+
+func (g gateway) NotifyCheckpointComplete(t checkpoint.TaskID, id int64, opts checkpoint.Options) {
+	if x, ok := g[t]; ok {
+		x.NotifyCheckpointComplete(id, opts)
+	}
+}
+
+func (g gateway) NotifyCheckpointAborted(t checkpoint.TaskID, id int64) {
+	if x, ok := g[t]; ok {
+		x.NotifyCheckpointAborted(id)
+	}
+}
+
+func (g gateway) DeliverOperatorEvent(t checkpoint.TaskID, node int, event []byte) {
+	if x, ok := g[t]; ok {
+		x.DeliverOperatorEvent(node, event)
+	}
+}
+
+// ErrNoCheckpoints is returned by the savepoint and checkpoint calls of a
+// job without checkpoint storage.
+var ErrNoCheckpoints = errors.New("minicluster: the job has no checkpoint storage (set state.checkpoints.dir)")
+
+// TriggerSavepoint takes a savepoint into dir ("" for the configured
+// default) and returns its location once it is complete.
+func (j *Job) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
+	if j.opts.Checkpoints == nil {
+		return "", ErrNoCheckpoints
+	}
+	return j.cp.TriggerSavepoint(ctx, checkpoint.Options{TargetDir: dir})
+}
+
+// StopWithSavepoint takes a savepoint into dir after which the job ends
+// (Run returns nil); with drain, the sources end their input first so that
+// every window and timer fires.
+func (j *Job) StopWithSavepoint(ctx context.Context, dir string, drain bool) (string, error) {
+	if j.opts.Checkpoints == nil {
+		return "", ErrNoCheckpoints
+	}
+	return j.cp.TriggerSavepoint(ctx, checkpoint.Options{TargetDir: dir, Terminate: true, Drain: drain})
+}
+
+// TriggerCheckpoint takes a checkpoint now and returns its ID.
+func (j *Job) TriggerCheckpoint(ctx context.Context) (int64, error) {
+	if j.opts.Checkpoints == nil {
+		return 0, ErrNoCheckpoints
+	}
+	return j.cp.TriggerCheckpoint(ctx)
+}
+
+// CheckpointStats returns the statistics of the job's checkpoints, also
+// after it ended.
+func (j *Job) CheckpointStats(ctx context.Context) (checkpoint.Stats, error) {
+	if j.opts.Checkpoints == nil {
+		return checkpoint.Stats{}, ErrNoCheckpoints
+	}
+	return j.cp.Stats(ctx)
+}
+
+// Restarts is how many times the job was restarted.
+func (j *Job) Restarts() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.restarts
 }
 
 // Metrics is a snapshot of the job's network buffers.
@@ -163,6 +491,8 @@ type Metrics struct {
 // Metrics returns the current buffer usage. It is safe to call while the
 // job runs.
 func (j *Job) Metrics() Metrics {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	var m Metrics
 	for _, p := range j.pools {
 		m.SegmentLimit += p.Limit()

@@ -1,0 +1,153 @@
+package jobmaster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
+	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/task"
+	"github.com/runnel-io/runnel/state"
+	"github.com/runnel-io/runnel/state/keygroup"
+)
+
+// Restore is the state every subtask of a job starts from.
+type Restore struct {
+	// Tasks[vertex][subtask] holds the subtask's operators' state by
+	// operator ID.
+	Tasks [][]map[string]*task.OperatorRestore
+}
+
+// BuildRestore reads the snapshot md at location and redistributes it over
+// the subtasks of jg, whose parallelism may differ from the snapshot's:
+// each subtask gets the key groups of its range from every old subtask
+// that held some, and its share of the operator state
+// (state.RedistributeOperatorState). State of an operator the job no
+// longer has is an error unless allowNonRestored.
+func BuildRestore(ctx context.Context, st storage.Storage, md *checkpoint.Metadata, location string, jg *graph.JobGraph, allowNonRestored bool) (*Restore, error) {
+	nodeOf := map[string]*graph.Node{}
+	for _, n := range jg.Stream.Nodes {
+		nodeOf[jg.OperatorIDs[n.ID]] = n
+	}
+	for _, op := range md.Operators {
+		if _, ok := nodeOf[op.ID]; !ok && !allowNonRestored && hasState(op) {
+			return nil, fmt.Errorf("jobmaster: the snapshot at %s has state for operator %s (%q), which the job does not have; "+
+				"allow non-restored state (--allowNonRestoredState) to start without it", location, op.ID, op.Name)
+		}
+	}
+	r := &Restore{Tasks: make([][]map[string]*task.OperatorRestore, len(jg.Vertices))}
+	for _, v := range jg.Vertices {
+		r.Tasks[v.ID] = make([]map[string]*task.OperatorRestore, v.Parallelism)
+		for s := range v.Parallelism {
+			r.Tasks[v.ID][s] = map[string]*task.OperatorRestore{}
+		}
+	}
+	read := reader{ctx: ctx, st: st, location: location, keyed: map[string]*state.KeyedSnapshot{}}
+	for _, v := range jg.Vertices {
+		for _, n := range v.Nodes {
+			id := jg.OperatorIDs[n.ID]
+			op, ok := md.Operator(id)
+			if !ok {
+				continue
+			}
+			maxP := jg.Stream.MaxParallelismOf(n)
+			if err := restoreOperator(&read, op, v, maxP, r.Tasks[v.ID]); err != nil {
+				return nil, fmt.Errorf("jobmaster: operator %s (%q): %w", id, n.Name, err)
+			}
+		}
+	}
+	return r, nil
+}
+
+func hasState(op checkpoint.OperatorState) bool {
+	if op.Coordinator != nil {
+		return true
+	}
+	for _, s := range op.Subtasks {
+		if !s.Keyed.IsZero() || !s.Operator.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+func restoreOperator(read *reader, op *checkpoint.OperatorState, v *graph.Vertex, maxP int, tasks []map[string]*task.OperatorRestore) error {
+	p := v.Parallelism
+	hasKeyed := slices.ContainsFunc(op.Subtasks, func(s checkpoint.SubtaskState) bool { return !s.Keyed.IsZero() })
+	if hasKeyed && op.MaxParallelism != maxP {
+		return fmt.Errorf("its keyed state has max parallelism %d, the job %d: key groups cannot be split differently (keep the max parallelism)", op.MaxParallelism, maxP)
+	}
+	// Operator state: the old subtasks' snapshots, redistributed.
+	old := make([]*state.OperatorSnapshot, len(op.Subtasks))
+	any := false
+	for i, s := range op.Subtasks {
+		if s.Operator.IsZero() {
+			continue
+		}
+		data, err := read.st.ReadState(read.ctx, read.location, s.Operator)
+		if err != nil {
+			return err
+		}
+		snap := &state.OperatorSnapshot{}
+		if err := snap.UnmarshalBinary(data); err != nil {
+			return fmt.Errorf("operator state of subtask %d: %w", i, err)
+		}
+		old[i], any = snap, true
+	}
+	var shares []*state.OperatorSnapshot
+	if any {
+		var err error
+		if shares, err = state.RedistributeOperatorState(old, p); err != nil {
+			return err
+		}
+	}
+	for s := range p {
+		or := &task.OperatorRestore{}
+		if shares != nil {
+			or.Operator = shares[s]
+		}
+		if hasKeyed {
+			r := keygroup.RangeFor(maxP, p, s)
+			for _, sub := range op.Subtasks {
+				if sub.Keyed.IsZero() || !overlaps(sub.KeyGroups, r) {
+					continue
+				}
+				ks, err := read.keyedSnapshot(sub.Keyed)
+				if err != nil {
+					return err
+				}
+				or.Keyed = append(or.Keyed, ks)
+			}
+		}
+		tasks[s][op.ID] = or
+	}
+	return nil
+}
+
+func overlaps(a, b keygroup.Range) bool { return a.Start <= b.End && b.Start <= a.End }
+
+// reader reads and decodes state files, each keyed file once.
+type reader struct {
+	ctx      context.Context
+	st       storage.Storage
+	location string
+	keyed    map[string]*state.KeyedSnapshot
+}
+
+func (r *reader) keyedSnapshot(h checkpoint.StateHandle) (*state.KeyedSnapshot, error) {
+	if ks, ok := r.keyed[h.Path]; ok {
+		return ks, nil
+	}
+	data, err := r.st.ReadState(r.ctx, r.location, h)
+	if err != nil {
+		return nil, err
+	}
+	ks := &state.KeyedSnapshot{}
+	if err := ks.UnmarshalBinary(data); err != nil {
+		return nil, fmt.Errorf("keyed state %s: %w", h.Path, err)
+	}
+	r.keyed[h.Path] = ks
+	return ks, nil
+}
