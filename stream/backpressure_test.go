@@ -173,7 +173,7 @@ func testBackPressure(t *testing.T, producers, perChannel, segmentSize int) {
 	}
 	counted.Rebalance().SinkTo(sink, "slow sink").SetParallelism(1)
 
-	job, err := env.deploy(t.Name())
+	job, _, err := env.deploy(t.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestBackPressureCancel(t *testing.T) {
 	block := make(chan struct{})
 	src := Generate(env, Unbounded, func(i int64) (bpRecord, error) { return bpRecord{Seq: i, Data: bpPayload(i)}, nil })
 	src.Rebalance().SinkTo(blockingSink{block}, "blocked")
-	job, err := env.deploy(t.Name())
+	job, _, err := env.deploy(t.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestCancelRecyclesEverySegment(t *testing.T) {
 		env := NewEnvironment().SetParallelism(4).SetNetworkBuffers(1, 64)
 		src := Generate(env, Unbounded, func(i int64) (int64, error) { return i, nil })
 		src.Rebalance().SinkTo(discardSink[int64]{}, "discard").SetParallelism(1)
-		job, err := env.deploy(t.Name())
+		job, _, err := env.deploy(t.Name())
 		if err != nil {
 			t.Fatal(err)
 		}

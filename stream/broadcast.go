@@ -378,7 +378,9 @@ func KeyedBroadcastProcessEach[K comparable, A, B, Out any](ks KeyedStream[K, A]
 		}
 		fn := newFn()
 		op := &keyedBroadcastOp[K, A, B, Out]{fn: fn, key: ks.key, descs: bs.states}
-		op.init(c, fn, ks.keyCodec, o, op.onTimer)
+		if err := op.init(c, fn, ks.keyCodec, o, op.onTimer); err != nil {
+			return nil, nil, err
+		}
 		op.roCtx = KeyedBroadcastReadOnlyContext[K]{KeyedContext: &op.ctx, bs: &op.bs}
 		op.rwCtx = KeyedBroadcastContext[K]{
 			BroadcastContext: BroadcastContext{Context: newContext(c), bs: &op.bs, pts: c.ProcessingTime},

@@ -14,6 +14,7 @@ import (
 	"github.com/runnel-io/runnel/cluster/minicluster"
 	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/state/keygroup"
 )
 
@@ -46,6 +47,11 @@ type Environment struct {
 	stderr io.Writer
 	mini   minicluster.Options
 	errs   []error
+
+	checkpoints      CheckpointConfig
+	restart          *restart.Config
+	restorePath      string
+	allowNonRestored bool
 }
 
 // NewEnvironment returns an environment that runs jobs on the embedded
@@ -175,29 +181,39 @@ func (e *Environment) StreamGraph() (*graph.StreamGraph, error) {
 // ends: when every source is exhausted and every record has reached the
 // sinks, when it fails, or when ctx is cancelled (then with ctx's error).
 func (e *Environment) Execute(ctx context.Context, name string) error {
-	job, err := e.deploy(name)
+	job, cleanup, err := e.deploy(name)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	if err := job.Run(ctx); err != nil {
 		return fmt.Errorf("stream: job %q: %w", name, err)
 	}
 	return nil
 }
 
-// deploy builds the job graph and wires it on the mini-cluster.
-func (e *Environment) deploy(name string) (*minicluster.Job, error) {
+// deploy builds the job graph and wires it on the mini-cluster; cleanup
+// is due when the job has ended.
+func (e *Environment) deploy(name string) (_ *minicluster.Job, cleanup func(), err error) {
 	sg, err := e.StreamGraph()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	jg, err := sg.JobGraph()
 	if err != nil {
-		return nil, fmt.Errorf("stream: job %q: %w", name, err)
+		return nil, nil, fmt.Errorf("stream: job %q: %w", name, err)
 	}
 	opts := e.mini
 	opts.Logger = e.logger
-	return minicluster.Deploy(name, jg, opts)
+	if cleanup, err = e.checkpointOptions(&opts); err != nil {
+		return nil, nil, fmt.Errorf("stream: job %q: %w", name, err)
+	}
+	job, err := minicluster.Deploy(name, jg, opts)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return job, cleanup, nil
 }
 
 // lockedWriter serializes writes from the subtasks of print sinks.

@@ -152,7 +152,9 @@ func ProcessJoinEach[K comparable, A, B, Out any](j IntervalJoined[K, A, B], new
 		}
 		fn := newFn()
 		op := &intervalJoinOp[K, A, B, Out]{fn: fn, keyA: j.left.key, keyB: j.right.key, lower: lower, upper: upper}
-		op.init(c, fn, j.left.keyCodec, o, op.onTimer)
+		if err := op.init(c, fn, j.left.keyCodec, o, op.onTimer); err != nil {
+			return nil, nil, err
+		}
 		op.jctx.Context = newContext(c)
 		if j.leftLate != "" {
 			op.leftLate, _ = c.SideOutputs[j.leftLate].(operator.Output[A])

@@ -6,6 +6,8 @@ import (
 	"github.com/runnel-io/runnel/codec"
 	"github.com/runnel-io/runnel/runtime/operator"
 	"github.com/runnel-io/runnel/runtime/partition"
+	"github.com/runnel-io/runnel/state"
+	"github.com/runnel-io/runnel/state/keygroup"
 )
 
 // KeyedStream is a stream partitioned by a key: every record of one key goes
@@ -116,52 +118,69 @@ func rolling[K comparable, T any](k KeyedStream[K, T], kind string, combine func
 		operator.Operator
 		operator.Output[T]
 	}, error) {
-		return &rollingOp[K, T]{base: base{c: c}, Forward: operator.Forward[T]{Out: out}, key: k.key, combine: combine, batch: batch, state: map[K]*T{}}, nil
+		r := keygroup.RangeFor(c.MaxParallelism, c.Parallelism, c.Subtask)
+		b := state.NewKeyedBackend(k.keyCodec, c.MaxParallelism, r, c.Clock)
+		if err := restoreKeyed(c, b); err != nil {
+			return nil, err
+		}
+		acc, err := state.GetValueState[state.VoidNamespace](b, state.Value[T](rollingState))
+		if err != nil {
+			return nil, c.Fail(err)
+		}
+		return &rollingOp[K, T]{base: base{c: c}, Forward: operator.Forward[T]{Out: out}, key: k.key, combine: combine, batch: batch, backend: b, acc: acc}, nil
 	})
 	return streamOf[T](k.env, newNode[T](k.env, kind, kind, f, k.ports))
 }
 
-// rollingOp keeps one accumulator per key of its key groups. A key's
-// accumulator is allocated once, at its first record; later records cost
-// one map lookup.
+// rollingState names the accumulator of a rolling aggregation.
+const rollingState = "rolling"
+
+// rollingOp keeps one accumulator per key of its key groups, in keyed
+// value state, so that it is part of every checkpoint.
 type rollingOp[K comparable, T any] struct {
 	base
 	operator.Forward[T]
 	key     func(T) K
 	combine func(acc, v *T) error
 	batch   bool
-	state   map[K]*T
+	backend *state.KeyedBackend[K]
+	acc     state.ValueState[T]
 	scratch T // the current record, addressable without escaping
 }
 
 func (o *rollingOp[K, T]) Collect(v T, ts int64) (err error) {
 	defer operator.Guard(o.c, &err)
-	k := o.key(v)
-	acc, ok := o.state[k]
-	if !ok {
-		acc = new(T)
-		*acc = v
-		o.state[k] = acc
-	} else {
+	o.backend.SetCurrentKey(o.key(v))
+	acc, ok, err := o.acc.Value()
+	if err != nil {
+		return o.c.Fail(err)
+	}
+	if ok {
 		o.scratch = v
-		if err := o.combine(acc, &o.scratch); err != nil {
+		if err := o.combine(&acc, &o.scratch); err != nil {
 			return o.c.Fail(err)
 		}
+	} else {
+		acc = v
+	}
+	if err := o.acc.Update(acc); err != nil {
+		return o.c.Fail(err)
 	}
 	if o.batch {
 		return nil
 	}
-	return o.Out.Collect(*acc, ts)
+	return o.Out.Collect(acc, ts)
 }
 
 func (o *rollingOp[K, T]) Finish() error {
 	if !o.batch {
 		return nil
 	}
-	for _, acc := range o.state {
-		if err := o.Out.Collect(*acc, operator.NoTimestamp); err != nil {
-			return err
+	return o.backend.ForEachKey(rollingState, func(K) error {
+		acc, _, err := o.acc.Value()
+		if err != nil {
+			return o.c.Fail(err)
 		}
-	}
-	return nil
+		return o.Out.Collect(acc, operator.NoTimestamp)
+	})
 }

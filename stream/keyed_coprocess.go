@@ -80,7 +80,9 @@ func KeyedCoProcessEach[K comparable, A, B, Out any](cs KeyedConnectedStreams[K,
 		}
 		fn := newFn()
 		op := &keyedCoOp[K, A, B, Out]{fn: fn, keyA: a.key, keyB: b.key}
-		op.init(c, fn, a.keyCodec, o, op.onTimer)
+		if err := op.init(c, fn, a.keyCodec, o, op.onTimer); err != nil {
+			return nil, nil, err
+		}
 		op.timerCtx = TimerContext[K]{KeyedContext: &op.ctx}
 		return op, []any{operator.Output[A](keyedCoInput1[K, A, B, Out]{op}), operator.Output[B](keyedCoInput2[K, A, B, Out]{op})}, nil
 	})
@@ -101,12 +103,17 @@ type keyedTwoInput[K, N comparable, Out any] struct {
 	wms  twoInputs
 }
 
-func (o *keyedTwoInput[K, N, Out]) init(c *operator.Context, fn any, kc codec.Codec[K], out operator.Output[Out], onTimer func(state.Timer[K, N], TimeDomain) error) {
+func (o *keyedTwoInput[K, N, Out]) init(c *operator.Context, fn any, kc codec.Codec[K], out operator.Output[Out], onTimer func(state.Timer[K, N], TimeDomain) error) error {
 	o.base = base{c: c, fn: fn}
-	o.core = newKeyedCore[K, N](c, kc, onTimer)
+	core, err := newKeyedCore[K, N](c, kc, onTimer)
+	if err != nil {
+		return err
+	}
+	o.core = core
 	o.ctx = o.core.context()
 	o.col = collector[Out]{out: out}
 	o.wms = newTwoInputs()
+	return nil
 }
 
 // Open calls the function's KeyedOpener, or else its Opener.

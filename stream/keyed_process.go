@@ -147,7 +147,10 @@ func KeyedProcessEach[K comparable, In, Out any](ks KeyedStream[K, In], newFn fu
 	}, error) {
 		fn := newFn()
 		o := &keyedProcessOp[K, In, Out]{base: base{c: c, fn: fn}, fn: fn, key: ks.key, col: collector[Out]{out: out}}
-		o.core = newKeyedCore[K, state.VoidNamespace](c, ks.keyCodec, o.onTimer)
+		var err error
+		if o.core, err = newKeyedCore[K, state.VoidNamespace](c, ks.keyCodec, o.onTimer); err != nil {
+			return nil, err
+		}
 		o.ctx = o.core.context()
 		o.timerCtx = TimerContext[K]{KeyedContext: &o.ctx}
 		return o, nil
@@ -235,9 +238,12 @@ type keyedCore[K, N comparable] struct {
 	onTimer    func(t state.Timer[K, N], d TimeDomain) error
 }
 
-func newKeyedCore[K, N comparable](c *operator.Context, keyCodec codec.Codec[K], onTimer func(state.Timer[K, N], TimeDomain) error) *keyedCore[K, N] {
+// newKeyedCore creates the core of a keyed operator: its backend, restored
+// from the subtask's keyed state if the job is restored, with the timer
+// queues attached, and registered with the task for checkpoints.
+func newKeyedCore[K, N comparable](c *operator.Context, keyCodec codec.Codec[K], onTimer func(state.Timer[K, N], TimeDomain) error) (*keyedCore[K, N], error) {
 	r := keygroup.RangeFor(c.MaxParallelism, c.Parallelism, c.Subtask)
-	return &keyedCore[K, N]{
+	k := &keyedCore[K, N]{
 		c:         c,
 		backend:   state.NewKeyedBackend(keyCodec, c.MaxParallelism, r, c.Clock),
 		event:     state.NewTimerQueue[K, N](),
@@ -245,6 +251,28 @@ func newKeyedCore[K, N comparable](c *operator.Context, keyCodec codec.Codec[K],
 		watermark: operator.MinWatermark,
 		onTimer:   onTimer,
 	}
+	if err := restoreKeyed(c, k.backend); err != nil {
+		return nil, err
+	}
+	if err := state.RegisterTimers(k.backend, "_timers_event", k.event); err != nil {
+		return nil, c.Fail(err)
+	}
+	if err := state.RegisterTimers(k.backend, "_timers_processing", k.proc); err != nil {
+		return nil, c.Fail(err)
+	}
+	return k, nil
+}
+
+// restoreKeyed restores b from the subtask's keyed state, if any, and
+// registers it with the task for checkpoints.
+func restoreKeyed[K comparable](c *operator.Context, b *state.KeyedBackend[K]) error {
+	if c.RestoredKeyedState != nil {
+		if err := b.Restore(c.RestoredKeyedState); err != nil {
+			return c.Fail(err)
+		}
+	}
+	c.KeyedState = b
+	return nil
 }
 
 // context returns the KeyedContext of an operator built on the core, with

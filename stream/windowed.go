@@ -335,11 +335,13 @@ func windowOp[K comparable, T, V, Out any, W window.Window](ws WindowedStream[K,
 		}
 		_, o.merging = ws.assigner.(window.MergingAssigner[T, W])
 		o.eventTime = ws.assigner.IsEventTime()
-		o.core = newKeyedCore[K, W](c, ws.ks.keyCodec, o.onTimer)
+		var err error
+		if o.core, err = newKeyedCore[K, W](c, ws.ks.keyCodec, o.onTimer); err != nil {
+			return nil, err
+		}
 		o.ctx = o.core.context()
 		o.wctx = WindowContext[K, W]{Context: &o.ctx.Context, op: o}
 		o.tctx = triggerContext[K, T, V, Out, W]{o: o}
-		var err error
 		if o.contents, err = mk(o.core.backend, ws.evictor != nil); err != nil {
 			return nil, err
 		}

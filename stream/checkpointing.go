@@ -1,0 +1,201 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
+	"github.com/runnel-io/runnel/runtime/restart"
+)
+
+// CheckpointConfig configures a job's checkpoints, with Flink's keys and
+// defaults. Get it with Environment.CheckpointConfig and set its fields
+// before Execute.
+type CheckpointConfig struct {
+	// Interval between periodic checkpoints
+	// (execution.checkpointing.interval); 0 disables them. Set it with
+	// EnableCheckpointing.
+	Interval time.Duration
+	// Timeout after which a checkpoint is aborted
+	// (execution.checkpointing.timeout, 10 minutes).
+	Timeout time.Duration
+	// MinPause between the end of one checkpoint and the start of the next
+	// (execution.checkpointing.min-pause, 0).
+	MinPause time.Duration
+	// MaxConcurrent checkpoints in progress
+	// (execution.checkpointing.max-concurrent-checkpoints, 1).
+	MaxConcurrent int
+	// TolerableFailures is how many consecutive checkpoints may fail before
+	// the job fails over (execution.checkpointing.tolerable-failed-checkpoints, 0).
+	TolerableFailures int
+	// NumRetained completed checkpoints are kept (state.checkpoints.num-retained, 1).
+	NumRetained int
+	// Dir is where checkpoints are written (state.checkpoints.dir): a path
+	// or a file:// URI. If checkpoints are enabled without one, a directory
+	// under the system's temporary directory is used and removed when the
+	// job ends.
+	Dir string
+	// SavepointDir is the default target of savepoints (state.savepoints.dir).
+	SavepointDir string
+}
+
+// EnableCheckpointing makes the job take a checkpoint every interval
+// (Flink's execution.checkpointing.interval): after a failure it resumes
+// from the latest one, and two-phase-commit sinks commit their output when
+// a checkpoint completes. It also makes the default restart strategy
+// fixed-delay with unlimited attempts, as in Flink.
+func (e *Environment) EnableCheckpointing(interval time.Duration) *Environment {
+	if interval <= 0 {
+		e.errorf("stream: EnableCheckpointing(%v): the interval must be positive", interval)
+		return e
+	}
+	e.checkpoints.Interval = interval
+	return e
+}
+
+// CheckpointConfig returns the job's checkpoint configuration, to modify
+// before Execute.
+func (e *Environment) CheckpointConfig() *CheckpointConfig { return &e.checkpoints }
+
+// SetRestartStrategy sets how the job restarts after a failure (Flink's
+// restart-strategy.* keys; see restart.Parse).
+func (e *Environment) SetRestartStrategy(c restart.Config) *Environment {
+	e.restart = &c
+	return e
+}
+
+// SetRestoreFrom makes the job start from a savepoint or retained
+// checkpoint (Flink's execution.savepoint.path). With allowNonRestored
+// (execution.savepoint.ignore-unclaimed-state), state of operators the job
+// no longer has is skipped instead of failing the start.
+func (e *Environment) SetRestoreFrom(path string, allowNonRestored bool) *Environment {
+	e.restorePath, e.allowNonRestored = path, allowNonRestored
+	return e
+}
+
+// checkpointOptions fills the mini-cluster's checkpoint and restart
+// options; cleanup removes a temporary checkpoint directory.
+func (e *Environment) checkpointOptions(opts *minicluster.Options) (cleanup func(), err error) {
+	cleanup = func() {}
+	c := e.checkpoints
+	rc := restart.Default(c.Interval > 0)
+	if e.restart != nil {
+		rc = *e.restart
+	}
+	opts.Restart = rc.New()
+	needStorage := c.Interval > 0 || c.Dir != "" || c.SavepointDir != "" || e.restorePath != ""
+	if !needStorage {
+		return cleanup, nil
+	}
+	dir := c.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "runnel-checkpoints-"); err != nil {
+			return cleanup, fmt.Errorf("stream: checkpoint directory: %w", err)
+		}
+		tmp := dir
+		cleanup = func() { _ = os.RemoveAll(tmp) }
+		e.logger.Info("checkpoints go to a temporary directory (set state.checkpoints.dir to keep them)", "dir", dir)
+	}
+	st, err := storage.Open(dir, c.SavepointDir)
+	if err != nil {
+		cleanup()
+		return func() {}, fmt.Errorf("stream: %w", err)
+	}
+	cfg := checkpoint.Config{
+		Interval:          c.Interval,
+		Timeout:           c.Timeout,
+		MinPause:          c.MinPause,
+		MaxConcurrent:     c.MaxConcurrent,
+		TolerableFailures: c.TolerableFailures,
+		NumRetained:       c.NumRetained,
+	}
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		cleanup()
+		return func() {}, fmt.Errorf("stream: %w", err)
+	}
+	opts.Checkpoints = &minicluster.Checkpoints{Config: cfg, Storage: st}
+	opts.RestorePath, opts.AllowNonRestoredState = e.restorePath, e.allowNonRestored
+	return cleanup, nil
+}
+
+// JobClient controls a job started with ExecuteAsync: Flink's JobClient.
+type JobClient struct {
+	name    string
+	job     *minicluster.Job
+	cancel  context.CancelFunc
+	done    chan struct{}
+	err     error
+	cleanup func()
+}
+
+// ExecuteAsync starts the job on the embedded mini-cluster and returns at
+// once; Wait returns its result.
+func (e *Environment) ExecuteAsync(ctx context.Context, name string) (*JobClient, error) {
+	job, cleanup, err := e.deploy(name)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	c := &JobClient{name: name, job: job, cancel: cancel, done: make(chan struct{}), cleanup: cleanup}
+	go func() {
+		defer close(c.done)
+		defer cleanup()
+		if err := job.Run(ctx); err != nil {
+			c.err = fmt.Errorf("stream: job %q: %w", name, err)
+		}
+	}()
+	return c, nil
+}
+
+// JobID returns the job's ID.
+func (c *JobClient) JobID() string { return c.job.ID() }
+
+// Wait waits for the job to end and returns its error: nil when it
+// finished or was stopped with a savepoint.
+func (c *JobClient) Wait() error {
+	<-c.done
+	return c.err
+}
+
+// Cancel cancels the job; Wait then returns context.Canceled.
+func (c *JobClient) Cancel() { c.cancel() }
+
+// TriggerSavepoint takes a savepoint into dir ("" for state.savepoints.dir)
+// and returns its location.
+func (c *JobClient) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
+	p, err := c.job.TriggerSavepoint(ctx, dir)
+	if err != nil {
+		return "", fmt.Errorf("stream: job %q: savepoint: %w", c.name, err)
+	}
+	return p, nil
+}
+
+// StopWithSavepoint takes a savepoint into dir and then ends the job; with
+// drain, the sources end their input first, so that event time reaches its
+// end and every window fires (Flink's stop --drain).
+func (c *JobClient) StopWithSavepoint(ctx context.Context, dir string, drain bool) (string, error) {
+	p, err := c.job.StopWithSavepoint(ctx, dir, drain)
+	if err != nil {
+		return "", fmt.Errorf("stream: job %q: stop with savepoint: %w", c.name, err)
+	}
+	return p, nil
+}
+
+// TriggerCheckpoint takes a checkpoint now and returns its ID.
+func (c *JobClient) TriggerCheckpoint(ctx context.Context) (int64, error) {
+	return c.job.TriggerCheckpoint(ctx)
+}
+
+// CheckpointStats returns the statistics of the job's checkpoints, also
+// after it ended.
+func (c *JobClient) CheckpointStats(ctx context.Context) (checkpoint.Stats, error) {
+	return c.job.CheckpointStats(ctx)
+}
+
+// Restarts is how many times the job restarted after a failure.
+func (c *JobClient) Restarts() int { return c.job.Restarts() }
