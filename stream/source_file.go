@@ -19,52 +19,177 @@ import (
 const DefaultFileSplitSize = 8 << 20
 
 // FileOption configures ReadTextFile.
-type FileOption func(*textFileSource)
+type FileOption func(*FileSource)
 
 // FileSplitSize sets the size of the blocks files are split into (default
 // DefaultFileSplitSize); it must be positive.
 func FileSplitSize(bytes int64) FileOption {
-	return func(s *textFileSource) { s.splitSize = bytes }
+	return func(s *FileSource) { s.splitSize = bytes }
 }
 
 // ReadTextFile emits the lines of a file, or of every file under a
 // directory (recursively, in lexical order, skipping names that start with
 // "." or "_", as Flink's file input does), without their line endings ("\n"
-// or "\r\n"). It is bounded and parallel: files are cut into blocks
-// (DefaultFileSplitSize), and subtask s of p reads the blocks whose index mod
-// p is s.
+// or "\r\n"). It is bounded, parallel and replayable: files are cut into
+// blocks (DefaultFileSplitSize), which the enumerator hands out one at a
+// time to the subtasks that ask, so that fast subtasks read more; each
+// subtask's position in its block is in every checkpoint.
 //
-// The files are listed when each subtask opens, so they must not change
-// while the job runs.
+// The files are listed once, when the job starts (not when it restores a
+// checkpoint), so they must not change while the job runs.
 func ReadTextFile(env *Environment, path string, opts ...FileOption) DataStream[string] {
-	return FromSource(env, TextFileSource(path, opts...), NoWatermarks[string](), "Text File Source ("+path+")")
+	return FromSplitSource(env, TextFileSource(path, opts...), NoWatermarks[string](), "Text File Source ("+path+")")
 }
 
-// TextFileSource is the source of ReadTextFile, to use with FromSource and
-// a WatermarkStrategy: each file block is a split with a watermark of its
-// own.
-func TextFileSource(path string, opts ...FileOption) Source[string] {
-	src := textFileSource{path: path, splitSize: DefaultFileSplitSize}
+// TextFileSource is the source of ReadTextFile, to use with FromSplitSource
+// (or FromSource, which adds it the same way) and a WatermarkStrategy: each
+// file block is a split with a watermark of its own.
+func TextFileSource(path string, opts ...FileOption) *FileSource {
+	src := &FileSource{path: path, splitSize: DefaultFileSplitSize}
 	for _, o := range opts {
-		o(&src)
+		o(src)
 	}
 	return src
 }
 
-type textFileSource struct {
+// FileSource is the replayable split source of the lines of text files:
+// see ReadTextFile. It is also a Source, whose readers each read the
+// blocks whose index mod the parallelism is their subtask's, without
+// checkpointing their position; FromSource adds it as a split source
+// instead.
+type FileSource struct {
 	path      string
 	splitSize int64
 }
 
-func (s textFileSource) Bounded() bool { return true }
-
-type fileSplit struct {
-	path       string
-	start, end int64
+// FileSplit is a block of a text file: the lines that start in [Start,
+// End). A reader resumes at the first line that starts at or after Offset:
+// Start for a block it has not read yet, and after each line the offset of
+// the next.
+type FileSplit struct {
+	Path       string
+	Start, End int64
+	Offset     int64
 }
 
+// Bounded implements SplitSource: a file source ends.
+func (s *FileSource) Bounded() bool { return true }
+
+func (s *FileSource) check() error {
+	if s.splitSize <= 0 {
+		return fmt.Errorf("stream: text file source %s: split size %d, want a positive number of bytes", s.path, s.splitSize)
+	}
+	return nil
+}
+
+// CreateEnumerator implements SplitSource: it lists the files and cuts
+// them into blocks.
+func (s *FileSource) CreateEnumerator(ctx SplitEnumeratorContext[FileSplit]) (SplitEnumerator[FileSplit], error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	all, err := listSplits(s.path, s.splitSize)
+	if err != nil {
+		return nil, err
+	}
+	return &fileEnumerator{ctx: ctx, pending: all}, nil
+}
+
+// RestoreEnumerator implements SplitSource.
+func (s *FileSource) RestoreEnumerator(ctx SplitEnumeratorContext[FileSplit], unassigned []FileSplit) (SplitEnumerator[FileSplit], error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return &fileEnumerator{ctx: ctx, pending: unassigned}, nil
+}
+
+func (s *FileSource) createSubtaskEnumerator(ctx SplitEnumeratorContext[FileSplit], subtask int) (SplitEnumerator[FileSplit], error) {
+	share, err := s.share(subtask, ctx.Parallelism())
+	if err != nil {
+		return nil, err
+	}
+	return &fileEnumerator{ctx: ctx, pending: share, static: true}, nil
+}
+
+// share lists the blocks whose index mod p is subtask.
+func (s *FileSource) share(subtask, p int) ([]FileSplit, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	all, err := listSplits(s.path, s.splitSize)
+	if err != nil {
+		return nil, err
+	}
+	var mine []FileSplit
+	for i, sp := range all {
+		if i%p == subtask {
+			mine = append(mine, sp)
+		}
+	}
+	return mine, nil
+}
+
+// CreateSplitReader implements SplitSource.
+func (s *FileSource) CreateSplitReader(_ context.Context, _ *RuntimeContext, sc SplitReaderContext) (SplitReader[string, FileSplit], error) {
+	return &textFileReader{sc: sc}, nil
+}
+
+// CreateReader implements Source: the reader of the blocks whose index mod
+// the parallelism is the subtask's.
+func (s *FileSource) CreateReader(_ context.Context, rc *RuntimeContext) (SourceReader[string], error) {
+	mine, err := s.share(rc.Subtask, rc.Parallelism)
+	if err != nil {
+		return nil, err
+	}
+	r := &textFileReader{}
+	r.AddSplits(mine)
+	r.NotifyNoMoreSplits()
+	return r, nil
+}
+
+func (s *FileSource) fromSplitSource(env *Environment, strategy WatermarkStrategy[string], name string) DataStream[string] {
+	return FromSplitSource(env, s, strategy, name)
+}
+
+// fileEnumerator hands out the blocks one per request, in the order of the
+// files and of the blocks in each, and signals no more splits to a reader
+// that asks when none is left. Scoped to one subtask (static), it gives
+// the reader all of its share when it registers.
+type fileEnumerator struct {
+	ctx     SplitEnumeratorContext[FileSplit]
+	pending []FileSplit
+	static  bool
+}
+
+func (e *fileEnumerator) Start() error { return nil }
+
+func (e *fileEnumerator) AddReader(subtask int) error {
+	if !e.static {
+		return nil // the reader asks for blocks when it has none
+	}
+	splits := e.pending
+	e.pending = nil
+	if err := e.ctx.AssignSplits(subtask, splits); err != nil {
+		return err
+	}
+	return e.ctx.SignalNoMoreSplits(subtask)
+}
+
+func (e *fileEnumerator) HandleSplitRequest(subtask int) error {
+	if len(e.pending) == 0 {
+		return e.ctx.SignalNoMoreSplits(subtask)
+	}
+	next := e.pending[:1]
+	e.pending = e.pending[1:]
+	return e.ctx.AssignSplits(subtask, next)
+}
+
+func (e *fileEnumerator) SnapshotState(int64) ([]FileSplit, error) { return e.pending, nil }
+
+func (e *fileEnumerator) Close() error { return nil }
+
 // listSplits returns every split of the files under path, in a fixed order.
-func listSplits(path string, splitSize int64) ([]fileSplit, error) {
+func listSplits(path string, splitSize int64) ([]FileSplit, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("stream: text file source: %w", err)
@@ -99,10 +224,10 @@ func listSplits(path string, splitSize int64) ([]fileSplit, error) {
 		}
 	}
 	sort.Sort(byPath{files, sizes})
-	var splits []fileSplit
+	var splits []FileSplit
 	for i, f := range files {
 		for off := int64(0); off < sizes[i]; off += splitSize {
-			splits = append(splits, fileSplit{path: f, start: off, end: min(off+splitSize, sizes[i])})
+			splits = append(splits, FileSplit{Path: f, Start: off, End: min(off+splitSize, sizes[i]), Offset: off})
 		}
 	}
 	return splits, nil
@@ -120,59 +245,72 @@ func (b byPath) Swap(i, j int) {
 	b.sizes[i], b.sizes[j] = b.sizes[j], b.sizes[i]
 }
 
-func (s textFileSource) CreateReader(_ context.Context, rc *RuntimeContext) (SourceReader[string], error) {
-	if s.splitSize <= 0 {
-		return nil, fmt.Errorf("stream: text file source %s: split size %d, want a positive number of bytes", s.path, s.splitSize)
-	}
-	all, err := listSplits(s.path, s.splitSize)
-	if err != nil {
-		return nil, err
-	}
-	var mine []fileSplit
-	for i, sp := range all {
-		if i%rc.Parallelism == rc.Subtask {
-			mine = append(mine, sp)
-		}
-	}
-	return &textFileReader{splits: mine}, nil
-}
-
+// textFileReader reads its blocks in turn, and asks for another when it
+// has none left.
 type textFileReader struct {
-	splits []fileSplit
-	out    ReaderOutput[string] // the current split's output
-	split  string               // the current split's id
-	file   *os.File
-	r      *bufio.Reader
-	pos    int64 // offset of the next line
-	end    int64 // lines starting before end are ours
-	path   string
+	sc        SplitReaderContext // nil: never asks (the static share)
+	queue     []FileSplit        // assigned, not yet opened
+	noMore    bool
+	requested bool // a request is unanswered
+
+	cur   FileSplit            // the open block, if file is not nil
+	out   ReaderOutput[string] // the open block's output
+	split string               // the open block's id
+	file  *os.File
+	r     *bufio.Reader
+	pos   int64 // offset of the next line
 }
 
-// openSplit opens the next split and positions the reader at its first line.
+func (r *textFileReader) AddSplits(splits []FileSplit) {
+	r.queue = append(r.queue, splits...)
+	r.requested = false
+}
+
+func (r *textFileReader) NotifyNoMoreSplits() {
+	r.noMore, r.requested = true, false
+}
+
+func (r *textFileReader) SnapshotState(int64) ([]FileSplit, error) {
+	splits := make([]FileSplit, 0, len(r.queue)+1)
+	if r.file != nil && r.pos < r.cur.End {
+		sp := r.cur
+		sp.Offset = r.pos
+		splits = append(splits, sp)
+	}
+	return append(splits, r.queue...), nil
+}
+
+// openSplit opens the next block and positions the reader at its first
+// line at or after its offset.
 func (r *textFileReader) openSplit() error {
-	sp := r.splits[0]
-	r.splits = r.splits[1:]
-	f, err := os.Open(sp.path)
+	sp := r.queue[0]
+	r.queue = r.queue[1:]
+	if sp.Offset < sp.Start || sp.Offset > sp.End {
+		return fmt.Errorf("stream: text file source %s: offset %d outside the block [%d, %d)", sp.Path, sp.Offset, sp.Start, sp.End)
+	}
+	f, err := os.Open(sp.Path)
 	if err != nil {
 		return fmt.Errorf("stream: text file source: %w", err)
 	}
-	r.file, r.path, r.end = f, sp.path, sp.end
-	r.split = fmt.Sprintf("%s@%d", sp.path, sp.start)
-	r.pos = sp.start
-	seek := sp.start
-	if sp.start > 0 {
-		seek-- // read the byte before the split to tell whether a line starts at start
+	r.file, r.cur = f, sp
+	r.split = fmt.Sprintf("%s@%d", sp.Path, sp.Start)
+	r.pos = sp.Offset
+	seek := sp.Offset
+	if seek > 0 {
+		seek-- // read the byte before the offset to tell whether a line starts there
 	}
 	if _, err := f.Seek(seek, io.SeekStart); err != nil {
-		return fmt.Errorf("stream: text file source %s: %w", sp.path, err)
+		return fmt.Errorf("stream: text file source %s: %w", sp.Path, err)
 	}
 	if r.r == nil {
 		r.r = bufio.NewReaderSize(f, 64<<10)
 	} else {
 		r.r.Reset(f)
 	}
-	if sp.start > 0 {
-		// Skip the tail of the line that started in the previous split.
+	if sp.Offset > 0 {
+		// Skip the tail of the line that started before the offset (in
+		// the previous block, or, when the reader resumes, never: then the
+		// byte before the offset ends a line).
 		skipped, err := r.r.ReadSlice('\n')
 		for errors.Is(err, bufio.ErrBufferFull) {
 			r.pos += int64(len(skipped))
@@ -180,7 +318,7 @@ func (r *textFileReader) openSplit() error {
 		}
 		r.pos += int64(len(skipped)) - 1
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("stream: text file source %s: %w", sp.path, err)
+			return fmt.Errorf("stream: text file source %s: %w", sp.Path, err)
 		}
 	}
 	return nil
@@ -202,15 +340,15 @@ func (r *textFileReader) closeFile() error {
 func (r *textFileReader) PollNext(out ReaderOutput[string]) (InputStatus, error) {
 	for n := 0; n < pollBatch; {
 		if r.file == nil {
-			if len(r.splits) == 0 {
-				return EndOfInput, nil
+			if len(r.queue) == 0 {
+				return r.idle()
 			}
 			if err := r.openSplit(); err != nil {
 				return EndOfInput, err
 			}
 			r.out = out.Split(r.split)
 		}
-		if r.pos >= r.end {
+		if r.pos >= r.cur.End {
 			if err := r.closeFile(); err != nil {
 				return EndOfInput, err
 			}
@@ -218,7 +356,7 @@ func (r *textFileReader) PollNext(out ReaderOutput[string]) (InputStatus, error)
 		}
 		line, err := r.readLine()
 		if err != nil && !errors.Is(err, io.EOF) {
-			return EndOfInput, fmt.Errorf("stream: text file source %s: %w", r.path, err)
+			return EndOfInput, fmt.Errorf("stream: text file source %s: %w", r.cur.Path, err)
 		}
 		if len(line) > 0 || err == nil {
 			r.out.Collect(string(trimEOL(line)))
@@ -254,6 +392,24 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-func (r *textFileReader) Available() <-chan struct{} { return always }
+// idle is the status of a reader without a block: it asks for one, once,
+// unless there are no more.
+func (r *textFileReader) idle() (InputStatus, error) {
+	switch {
+	case r.noMore:
+		return EndOfInput, nil
+	case r.requested || r.sc == nil:
+		return NothingAvailable, nil
+	}
+	r.requested = true
+	return NothingAvailable, r.sc.SendSplitRequest()
+}
+
+func (r *textFileReader) Available() <-chan struct{} {
+	if r.file == nil && len(r.queue) == 0 {
+		return nil // waits for blocks, whose arrival the operator signals
+	}
+	return always
+}
 
 func (r *textFileReader) Close() error { return r.closeFile() }

@@ -14,8 +14,10 @@ import (
 // (without "\n" or "\r\n"), until the peer closes the connection. It is
 // non-parallel, as Flink's socketTextStream.
 //
-// It gives no delivery guarantee beyond the connection's: records read but
-// not yet processed when the job fails are lost (at most once).
+// It is not replayable, and gives no delivery guarantee beyond the
+// connection's: records read but not yet processed when the job fails are
+// lost (at most once). When the job checkpoints, the subtask logs a warning
+// saying so as it opens.
 func SocketTextStream(env *Environment, host string, port int) DataStream[string] {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	return nonParallel(FromSource(env, socketSource{addr: addr}, NoWatermarks[string](), "Socket Stream ("+addr+")"))
@@ -24,6 +26,10 @@ func SocketTextStream(env *Environment, host string, port int) DataStream[string
 type socketSource struct{ addr string }
 
 func (s socketSource) Bounded() bool { return false }
+
+func (s socketSource) replayWarning() string {
+	return "socket source is not replayable: it is at most once, and the records in flight when the job fails (read from the connection but not yet processed) are lost"
+}
 
 func (s socketSource) CreateReader(ctx context.Context, _ *RuntimeContext) (SourceReader[string], error) {
 	var d net.Dialer

@@ -517,3 +517,140 @@ func TestFromSeqPanicFailsTheJob(t *testing.T) {
 	err := executeErr(t, env)
 	wantErrorContains(t, err, `"seq"`, "subtask 1/1", "panic", "sequence broke")
 }
+
+// rangeSource is a split source as a user writes one: the integers [0, n)
+// in chunks of size, handed out one chunk per request.
+type rangeSource struct{ n, size int64 }
+
+// rangeSplit is the chunk [From, To), read up to Next.
+type rangeSplit struct{ From, To, Next int64 }
+
+func (s rangeSource) Bounded() bool { return true }
+
+func (s rangeSource) CreateEnumerator(ctx stream.SplitEnumeratorContext[rangeSplit]) (stream.SplitEnumerator[rangeSplit], error) {
+	var chunks []rangeSplit
+	for from := int64(0); from < s.n; from += s.size {
+		chunks = append(chunks, rangeSplit{From: from, To: min(from+s.size, s.n), Next: from})
+	}
+	return &rangeEnumerator{ctx: ctx, pending: chunks}, nil
+}
+
+func (s rangeSource) RestoreEnumerator(ctx stream.SplitEnumeratorContext[rangeSplit], unassigned []rangeSplit) (stream.SplitEnumerator[rangeSplit], error) {
+	return &rangeEnumerator{ctx: ctx, pending: unassigned}, nil
+}
+
+func (s rangeSource) CreateSplitReader(_ context.Context, _ *stream.RuntimeContext, sc stream.SplitReaderContext) (stream.SplitReader[int64, rangeSplit], error) {
+	return &rangeReader{sc: sc}, nil
+}
+
+type rangeEnumerator struct {
+	ctx     stream.SplitEnumeratorContext[rangeSplit]
+	pending []rangeSplit
+}
+
+func (e *rangeEnumerator) Start() error        { return nil }
+func (e *rangeEnumerator) AddReader(int) error { return nil }
+func (e *rangeEnumerator) Close() error        { return nil }
+func (e *rangeEnumerator) SnapshotState(int64) ([]rangeSplit, error) {
+	return e.pending, nil
+}
+
+func (e *rangeEnumerator) HandleSplitRequest(subtask int) error {
+	if len(e.pending) == 0 {
+		return e.ctx.SignalNoMoreSplits(subtask)
+	}
+	next := e.pending[0]
+	e.pending = e.pending[1:]
+	return e.ctx.AssignSplits(subtask, []rangeSplit{next})
+}
+
+type rangeReader struct {
+	sc        stream.SplitReaderContext
+	splits    []rangeSplit
+	noMore    bool
+	requested bool
+}
+
+func (r *rangeReader) PollNext(out stream.ReaderOutput[int64]) (stream.InputStatus, error) {
+	if len(r.splits) == 0 {
+		switch {
+		case r.noMore:
+			return stream.EndOfInput, nil
+		case !r.requested:
+			r.requested = true
+			return stream.NothingAvailable, r.sc.SendSplitRequest()
+		}
+		return stream.NothingAvailable, nil
+	}
+	sp := &r.splits[0]
+	for n := 0; n < 10 && sp.Next < sp.To; n++ {
+		out.Collect(sp.Next)
+		sp.Next++
+	}
+	if sp.Next == sp.To {
+		r.splits = r.splits[1:]
+	}
+	return stream.MoreAvailable, nil
+}
+
+func (r *rangeReader) AddSplits(splits []rangeSplit) {
+	r.splits, r.requested = append(r.splits, splits...), false
+}
+
+func (r *rangeReader) NotifyNoMoreSplits() { r.noMore, r.requested = true, false }
+
+func (r *rangeReader) SnapshotState(int64) ([]rangeSplit, error) { return r.splits, nil }
+func (r *rangeReader) Available() <-chan struct{}                { return nil }
+func (r *rangeReader) Close() error                              { return nil }
+
+// A user's split source runs with its enumerator as the operator's
+// coordinator: readers ask for chunks, and every record comes once.
+func TestFromSplitSourceRunsAUsersSource(t *testing.T) {
+	for p := 1; p <= 3; p++ {
+		t.Run(fmt.Sprintf("p=%d", p), func(t *testing.T) {
+			env := newEnv(p)
+			got := stream.FromSplitSource(env, rangeSource{n: 1000, size: 37}, stream.NoWatermarks[int64](), "ranges").Collect()
+			mustExecute(t, env)
+			want := make([]int64, 1000)
+			for i := range want {
+				want[i] = int64(i)
+			}
+			wantSameElements(t, got.Values(), want)
+		})
+	}
+}
+
+// funcSplit cannot be encoded: splits must have a codec.
+type funcSplit struct{ F func() }
+
+type funcSplitSource struct{}
+
+func (funcSplitSource) Bounded() bool { return true }
+func (funcSplitSource) CreateEnumerator(stream.SplitEnumeratorContext[funcSplit]) (stream.SplitEnumerator[funcSplit], error) {
+	return nil, errBoom
+}
+func (funcSplitSource) RestoreEnumerator(stream.SplitEnumeratorContext[funcSplit], []funcSplit) (stream.SplitEnumerator[funcSplit], error) {
+	return nil, errBoom
+}
+func (funcSplitSource) CreateSplitReader(context.Context, *stream.RuntimeContext, stream.SplitReaderContext) (stream.SplitReader[int, funcSplit], error) {
+	return nil, errBoom
+}
+
+func TestFromSplitSourceWithoutASplitCodecIsAnExecuteError(t *testing.T) {
+	env := newEnv(1)
+	stream.FromSplitSource(env, funcSplitSource{}, stream.NoWatermarks[int](), "funcs").Discard()
+	wantErrorContains(t, executeErr(t, env), `stream: split source "funcs": the splits have no codec`)
+}
+
+// FromSource adds a TextFileSource as a split source: it reads what
+// ReadTextFile reads.
+func TestFromSourceOfATextFileSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.txt")
+	writeFile(t, path, mixedLines.content)
+	for p := 1; p <= 3; p++ {
+		env := newEnv(p)
+		got := stream.FromSource(env, stream.TextFileSource(path, stream.FileSplitSize(5)), stream.NoWatermarks[string](), "file").Collect()
+		mustExecute(t, env)
+		wantSameElements(t, got.Values(), mixedLines.lines)
+	}
+}
