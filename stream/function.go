@@ -3,7 +3,9 @@ package stream
 import (
 	"context"
 	"log/slog"
+	"time"
 
+	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/operator"
 	"github.com/runnel-io/runnel/state"
 )
@@ -26,6 +28,17 @@ type RuntimeContext struct {
 	Logger         *slog.Logger
 
 	operatorState *state.OperatorBackend
+	clock         clock.Clock
+}
+
+// ProcessingTime returns the subtask's processing time, in milliseconds
+// since the Unix epoch, read from the task's clock (which tests may move by
+// hand).
+func (rc *RuntimeContext) ProcessingTime() int64 {
+	if rc.clock == nil {
+		return time.Now().UnixMilli()
+	}
+	return clock.Millis(rc.clock.Now())
 }
 
 // GetOperatorListState returns the subtask's list state d: non-keyed state
@@ -52,6 +65,7 @@ func runtimeContext(c *operator.Context) *RuntimeContext {
 		Attempt:        c.Attempt,
 		Logger:         c.Logger,
 		operatorState:  c.OperatorState,
+		clock:          c.Clock,
 	}
 }
 
