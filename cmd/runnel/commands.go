@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runnel-io/runnel/examples/jobs"
+	"github.com/runnel-io/runnel/examples/jobs/exactlyonce"
 	"github.com/runnel-io/runnel/examples/jobs/socketwordcount"
 	"github.com/runnel-io/runnel/examples/jobs/windowcount"
 	"github.com/runnel-io/runnel/examples/jobs/wordcount"
@@ -25,6 +26,7 @@ var builtins = map[string]builtin{
 	"wordcount":       {"count the words of a text (Flink's WordCount)", wordcount.Run},
 	"socketwordcount": {"print rolling word counts of lines read from a socket", socketwordcount.Run},
 	"windowcount":     {"count events per key and event-time window, with late events", windowcount.Run},
+	"exactlyonce":     {"keyed running counts written exactly once, with failures injected on demand", exactlyonce.Run},
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
