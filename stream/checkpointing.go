@@ -41,6 +41,10 @@ type CheckpointConfig struct {
 	Dir string
 	// SavepointDir is the default target of savepoints (state.savepoints.dir).
 	SavepointDir string
+	// Storage, if set, is where checkpoints and savepoints go instead of
+	// Dir and SavepointDir: a storage of one's own (another file system,
+	// one that injects faults in tests).
+	Storage storage.Storage
 }
 
 // EnableCheckpointing makes the job take a checkpoint every interval
@@ -87,23 +91,13 @@ func (e *Environment) checkpointOptions(opts *minicluster.Options) (cleanup func
 		rc = *e.restart
 	}
 	opts.Restart = rc.New()
-	needStorage := c.Interval > 0 || c.Dir != "" || c.SavepointDir != "" || e.restorePath != ""
+	needStorage := c.Interval > 0 || c.Dir != "" || c.SavepointDir != "" || e.restorePath != "" || c.Storage != nil
 	if !needStorage {
 		return cleanup, nil
 	}
-	dir := c.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "runnel-checkpoints-"); err != nil {
-			return cleanup, fmt.Errorf("stream: checkpoint directory: %w", err)
-		}
-		tmp := dir
-		cleanup = func() { _ = os.RemoveAll(tmp) }
-		e.logger.Info("checkpoints go to a temporary directory (set state.checkpoints.dir to keep them)", "dir", dir)
-	}
-	st, err := storage.Open(dir, c.SavepointDir)
+	st, cleanup, err := e.storage()
 	if err != nil {
-		cleanup()
-		return func() {}, fmt.Errorf("stream: %w", err)
+		return func() {}, err
 	}
 	cfg := checkpoint.Config{
 		Interval:          c.Interval,
@@ -121,6 +115,31 @@ func (e *Environment) checkpointOptions(opts *minicluster.Options) (cleanup func
 	opts.Checkpoints = &minicluster.Checkpoints{Config: cfg, Storage: st}
 	opts.RestorePath, opts.AllowNonRestoredState = e.restorePath, e.allowNonRestored
 	return cleanup, nil
+}
+
+// storage opens the checkpoint storage: CheckpointConfig.Storage, or a
+// file storage in Dir (a temporary directory, removed by cleanup, if none).
+func (e *Environment) storage() (_ storage.Storage, cleanup func(), err error) {
+	c := e.checkpoints
+	cleanup = func() {}
+	if c.Storage != nil {
+		return c.Storage, cleanup, nil
+	}
+	dir := c.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "runnel-checkpoints-"); err != nil {
+			return nil, cleanup, fmt.Errorf("stream: checkpoint directory: %w", err)
+		}
+		tmp := dir
+		cleanup = func() { _ = os.RemoveAll(tmp) }
+		e.logger.Info("checkpoints go to a temporary directory (set state.checkpoints.dir to keep them)", "dir", dir)
+	}
+	st, err := storage.Open(dir, c.SavepointDir)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("stream: %w", err)
+	}
+	return st, cleanup, nil
 }
 
 // JobClient controls a job started with ExecuteAsync: Flink's JobClient.

@@ -62,7 +62,7 @@ type SourceOperator interface {
 	Operator
 	// PollNext emits the records available now (a bounded batch) and reports
 	// whether more are available. It must not block for long: the task
-	// reacts to cancellation (and later checkpoints) between polls.
+	// reacts to cancellation, mail and checkpoint triggers between polls.
 	PollNext() (InputStatus, error)
 	// Available returns a channel that becomes ready when PollNext may make
 	// progress after it returned NothingAvailable. Spurious wake-ups are

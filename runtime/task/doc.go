@@ -16,18 +16,47 @@
 //  1. Every operator of the chain is closed exactly once, whether the task
 //     ends, fails or is cancelled; every segment it holds is recycled
 //     (minicluster.TestTaskClosesEverything).
+//
 //  2. A task ends normally only after every input channel delivered
-//     EndOfPartition (or its source ended), every operator finished, its
-//     writers flushed and EndOfPartition went to every output channel. So a
-//     consumer sees end of input only after every record.
+//     EndOfPartition (or its source ended), every operator finished (but
+//     after a stop with a savepoint without drain, when none does), its
+//     writers flushed and EndOfData and EndOfPartition went to every output
+//     channel. So a consumer sees end of input only after every record.
+//
 //  3. A task's error names its chain and subtask; an operator's error names
 //     the operator (operator.Error) and is passed on unchanged.
+//
 //  4. The watermark a task passes to an input of its head is the minimum
 //     over the input's aligned, active channels and never decreases; idle
 //     and ended channels do not hold it back (valve.go,
 //     TestValveNeverGoesBackwards).
+//
 //  5. Processing-time callbacks run on the task's goroutine, in time order,
 //     once the task's clock has reached their time (timers.go).
+//
+//  6. A record that arrived before a checkpoint's barrier on its channel is
+//     processed before the chain's snapshot for that checkpoint, and one
+//     that arrived after, after it: a channel that delivered the barrier is
+//     blocked until every channel has delivered it or ended (aligner,
+//     TestAlignmentBlocksTheChannelsThatDeliveredTheBarrier,
+//     TestAlignmentEndedChannelCountsAsAligned).
+//
+//  7. A snapshot failure declines the checkpoint and does not fail the task;
+//     consumers get a cancel barrier so that none waits for the barrier
+//     (TestAlignmentNewerBarrierAbandonsTheOlder).
+//
+//  8. With periodic checkpoints, a task whose input ended sends
+//     EndOfPartition only after a final checkpoint (or a stop with a
+//     savepoint) is complete (TestFinishedTaskWaitsForTheFinalCheckpoint).
+//
+//  9. Triggers, notifications and coordinator events are handled on the
+//     task's goroutine in the order they were sent (mailbox.go).
+//
+// Checkpoints: a source task takes a trigger from its mailbox between two
+// polls; other tasks react to barriers in their gate. At the barrier the
+// chain's operators run their snapshot hooks, their backends are copied,
+// the barrier goes to every output, and the copy is uploaded by a goroutine
+// the task owns (and waits for before it ends).
 //
 // Event time: watermarks and watermark statuses arrive inside the data
 // segments of each channel (see package network); a valve per logical input
