@@ -13,27 +13,12 @@ import (
 )
 
 // CheckpointConfig configures a job's checkpoints, with Flink's keys and
-// defaults. Get it with Environment.CheckpointConfig and set its fields
-// before Execute.
+// defaults: the coordinator's settings (interval, timeout, min pause,
+// concurrency, tolerable failures, retention; see checkpoint.Config) and
+// where checkpoints go. Get it with Environment.CheckpointConfig and set
+// its fields before Execute; set the interval with EnableCheckpointing.
 type CheckpointConfig struct {
-	// Interval between periodic checkpoints
-	// (execution.checkpointing.interval); 0 disables them. Set it with
-	// EnableCheckpointing.
-	Interval time.Duration
-	// Timeout after which a checkpoint is aborted
-	// (execution.checkpointing.timeout, 10 minutes).
-	Timeout time.Duration
-	// MinPause between the end of one checkpoint and the start of the next
-	// (execution.checkpointing.min-pause, 0).
-	MinPause time.Duration
-	// MaxConcurrent checkpoints in progress
-	// (execution.checkpointing.max-concurrent-checkpoints, 1).
-	MaxConcurrent int
-	// TolerableFailures is how many consecutive checkpoints may fail before
-	// the job fails over (execution.checkpointing.tolerable-failed-checkpoints, 0).
-	TolerableFailures int
-	// NumRetained completed checkpoints are kept (state.checkpoints.num-retained, 1).
-	NumRetained int
+	checkpoint.Config
 	// Dir is where checkpoints are written (state.checkpoints.dir): a path
 	// or a file:// URI. If checkpoints are enabled without one, a directory
 	// under the system's temporary directory is used and removed when the
@@ -99,14 +84,7 @@ func (e *Environment) checkpointOptions(opts *minicluster.Options) (cleanup func
 	if err != nil {
 		return func() {}, err
 	}
-	cfg := checkpoint.Config{
-		Interval:          c.Interval,
-		Timeout:           c.Timeout,
-		MinPause:          c.MinPause,
-		MaxConcurrent:     c.MaxConcurrent,
-		TolerableFailures: c.TolerableFailures,
-		NumRetained:       c.NumRetained,
-	}
+	cfg := c.Config
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		cleanup()
