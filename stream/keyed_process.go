@@ -260,6 +260,7 @@ func newKeyedCore[K, N comparable](c *operator.Context, keyCodec codec.Codec[K],
 	if err := state.RegisterTimers(k.backend, "_timers_processing", k.proc); err != nil {
 		return nil, c.Fail(err)
 	}
+	k.arm() // restored processing-time timers
 	return k, nil
 }
 

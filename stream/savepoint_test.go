@@ -2,10 +2,12 @@ package stream
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/stream/window"
 )
 
@@ -96,5 +98,79 @@ func TestStopWithSavepointDrainFiresEverything(t *testing.T) {
 	// partial one included.
 	if n, counted := seen.Load(), sum(got.Values()); n == 0 || counted != n {
 		t.Fatalf("the windows counted %d of the %d events", counted, n)
+	}
+}
+
+// procTimers registers a processing-time timer at 1000 for every key it
+// sees and emits the key when it fires.
+type procTimers struct{ fired *atomic.Int64 }
+
+func (p procTimers) ProcessElement(ctx *KeyedContext[int64], _ int64, _ Collector[int64]) error {
+	ctx.TimerService().RegisterProcessingTimeTimer(1000)
+	return nil
+}
+
+func (p procTimers) OnTimer(ctx *TimerContext[int64], _ int64, out Collector[int64]) error {
+	out.Collect(ctx.CurrentKey())
+	p.fired.Add(1)
+	return nil
+}
+
+// TestProcessingTimeTimersSurviveASavepoint: timers registered before a
+// stop with a savepoint fire after the job is restored from it.
+func TestProcessingTimeTimersSurviveASavepoint(t *testing.T) {
+	dir := t.TempDir()
+	job := func(clk *clock.Manual, seen, fired *atomic.Int64) (*Environment, *Collected[int64]) {
+		env := NewEnvironment().SetParallelism(2).SetClock(clk)
+		env.CheckpointConfig().Dir = dir
+		src := Generate(env, Unbounded, func(i int64) (int64, error) { return i, nil }).UID("src")
+		firstThree := src.Filter(func(v int64) (bool, error) {
+			seen.Add(1)
+			return v < 3, nil
+		})
+		keyed := KeyBy(firstThree, func(v int64) int64 { return v })
+		return env, KeyedProcess(keyed, KeyedProcessFunction[int64, int64, int64](procTimers{fired})).UID("timers").Collect()
+	}
+	var seen, fired atomic.Int64
+	env, got := job(clock.NewManual(time.UnixMilli(0)), &seen, &fired)
+	c, err := env.ExecuteAsync(context.Background(), "register")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seen.Load() < 1000 { // records 0, 1 and 2 are long past
+		time.Sleep(time.Millisecond)
+	}
+	sp, err := c.StopWithSavepoint(context.Background(), dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Values()) != 0 || fired.Load() != 0 {
+		t.Fatalf("timers fired before the clock reached them: %v", got.Values())
+	}
+
+	seen.Store(0)
+	clk := clock.NewManual(time.UnixMilli(0))
+	env, got = job(clk, &seen, &fired)
+	env.SetRestoreFrom(sp, false)
+	c, err = env.ExecuteAsync(context.Background(), "fire")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seen.Load() == 0 { // restored and running
+		time.Sleep(time.Millisecond)
+	}
+	clk.Advance(2 * time.Second)
+	for fired.Load() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	c.Cancel()
+	_ = c.Wait()
+	vs := got.Values()
+	slices.Sort(vs)
+	if !slices.Equal(vs, []int64{0, 1, 2}) {
+		t.Fatalf("fired for keys %v, want 0, 1, 2 once each", vs)
 	}
 }
