@@ -11,8 +11,9 @@
 //	}
 //
 // A source subtask uses NewGenerator(cfg, subtask, parallelism), keeps
-// Position in its checkpoint and calls Restore on recovery; Watermark is a
-// valid watermark at any point. WriteJSON and ReadJSON store events as JSON
+// Position in its checkpoint and calls Restore on recovery, as Source, the
+// replayable stream source of the generator, does; Watermark is a valid
+// watermark at any point. WriteJSON and ReadJSON store events as JSON
 // lines with the field names of the Nexmark SQL suite; EventCodec is a
 // compact codec for exchanges and state.
 //
@@ -139,4 +140,10 @@
 //     same events from it (TestJSONRoundTrip, TestJSONMatchesEncodingJSON).
 //  12. EventCodec decodes what it encodes (TestEventCodec).
 //  13. SharedExtra changes only the characters of Extra (TestSharedExtra).
+//  14. Source is replayable: a job restored from a checkpoint or a
+//     savepoint, at any parallelism, emits exactly the events that followed
+//     it, and each share's events in order, also in a subtask that holds
+//     several (TestSourceReaderShares, TestSourceRescaledFromSavepoint); a
+//     query that fails midway and recovers gives exactly the reference's
+//     results (TestCheckpointedRunIsExactlyOnce).
 package nexmark

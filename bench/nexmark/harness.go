@@ -10,10 +10,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/stream"
 )
 
@@ -38,12 +40,31 @@ type RunOptions struct {
 	Input string
 	// Output, if set, receives the results as JSON lines.
 	Output string
-	// CheckpointInterval and JobManager are accepted for the day the engine
-	// has checkpoints and a cluster; setting them is an error until then.
+	// CheckpointInterval, if positive, makes the job checkpoint at that
+	// interval (0: no checkpoints). The generated source is replayable
+	// (see Source); the --input source is not, and starts over after a
+	// failure.
 	CheckpointInterval time.Duration
-	JobManager         string
-	CPUProfile         string
-	MemProfile         string
+	// CheckpointDir is where the checkpoints go (with CheckpointInterval
+	// only); a temporary directory, removed after each run, if empty.
+	CheckpointDir string
+	// JobManager is accepted for the day the engine has a cluster; setting
+	// it is an error until then.
+	JobManager string
+	CPUProfile string
+	MemProfile string
+
+	hooks *runHooks // nil but in tests
+}
+
+// runHooks let tests change the job of a run: inject a failure after the
+// source, take the results through a sink of their own.
+type runHooks struct {
+	// events, if set, is applied to the events before the query.
+	events func(stream.DataStream[Event]) stream.DataStream[Event]
+	// results, if set, receives the query's results as JSON lines instead
+	// of the run's Sink (see Sink.lines).
+	results func(stream.DataStream[string])
 }
 
 // Result is the outcome of one query run, printed as one JSON line.
@@ -56,6 +77,13 @@ type Result struct {
 	EventsPerSecond     float64 `json:"events_per_second"`
 	EventsPerCoreSecond float64 `json:"events_per_core_second"`
 	Results             int64   `json:"results"`
+	// Checkpoints is the number of checkpoints completed and
+	// CheckpointSeconds the duration of the last one, from its trigger to
+	// its completion; both are set only when the run checkpoints. The last
+	// is the final checkpoint, which the job takes once every subtask's
+	// input ended, of what state the operators still hold then.
+	Checkpoints       *int64   `json:"checkpoints,omitempty"`
+	CheckpointSeconds *float64 `json:"checkpoint_seconds,omitempty"`
 }
 
 // Validate checks the options, naming the flag of any mistake.
@@ -77,8 +105,10 @@ func (o *RunOptions) Validate() error {
 		return fmt.Errorf("nexmark: --rate %v: must not be negative", o.Rate)
 	case o.EventRate < 0:
 		return fmt.Errorf("nexmark: --event-rate %v: must not be negative", o.EventRate)
-	case o.CheckpointInterval != 0:
-		return errors.New("nexmark: --checkpoint-interval: this engine has no checkpoints yet")
+	case o.CheckpointInterval < 0 || o.CheckpointInterval > 0 && o.CheckpointInterval < checkpoint.MinInterval:
+		return fmt.Errorf("nexmark: --checkpoint-interval %v: must be 0 (no checkpoints) or at least %v", o.CheckpointInterval, checkpoint.MinInterval)
+	case o.CheckpointDir != "" && o.CheckpointInterval == 0:
+		return errors.New("nexmark: --checkpoint-dir needs --checkpoint-interval")
 	case o.JobManager != "":
 		return errors.New("nexmark: --jobmanager: this engine runs on the embedded mini-cluster only, for now")
 	case o.Query == "all" && o.Output != "":
@@ -150,7 +180,14 @@ func Run(ctx context.Context, o RunOptions) ([]Result, error) {
 
 func runOne(ctx context.Context, q Query, o RunOptions) (Result, error) {
 	env := stream.NewEnvironment().SetParallelism(o.Parallelism)
+	if o.CheckpointInterval > 0 {
+		env.EnableCheckpointing(o.CheckpointInterval)
+		env.CheckpointConfig().Dir = o.CheckpointDir
+	}
 	sink := &Sink{}
+	if o.hooks != nil {
+		sink.lines = o.hooks.results
+	}
 	var out *bufio.Writer
 	if o.Output != "" {
 		f, err := os.Create(o.Output)
@@ -180,11 +217,17 @@ func runOne(ctx context.Context, q Query, o RunOptions) (Result, error) {
 		count = o.Events
 		events = Events(env, Source{Config: cfg, Rate: o.Rate})
 	}
+	if o.hooks != nil && o.hooks.events != nil {
+		events = o.hooks.events(events)
+	}
 	q.Build(events, sink)
 
 	cpu0 := cpuTime()
 	start := time.Now()
-	err := env.Execute(ctx, "Nexmark "+q.Name)
+	job, err := env.ExecuteAsync(ctx, "Nexmark "+q.Name)
+	if err == nil {
+		err = job.Wait()
+	}
 	elapsed := time.Since(start).Seconds()
 	cpu := (cpuTime() - cpu0).Seconds()
 	if err != nil {
@@ -198,6 +241,14 @@ func runOne(ctx context.Context, q Query, o RunOptions) (Result, error) {
 	r := Result{
 		Query: q.Name, Events: count, Parallelism: o.Parallelism,
 		Seconds: round3(elapsed), CPUSeconds: round3(cpu), Results: sink.Results(),
+	}
+	if o.CheckpointInterval > 0 {
+		st, err := job.CheckpointStats(ctx)
+		if err != nil {
+			return Result{}, fmt.Errorf("nexmark: --checkpoint-interval: %w", err)
+		}
+		secs := round3(st.LastCompletedDuration.Seconds())
+		r.Checkpoints, r.CheckpointSeconds = &st.Completed, &secs
 	}
 	if elapsed > 0 {
 		r.EventsPerSecond = float64(int64(float64(count) / elapsed))
@@ -239,10 +290,19 @@ func countLines(path string) (int64, error) {
 // PrintTable writes results as an aligned table, the output of --query all.
 func PrintTable(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "query\tevents\tparallelism\tseconds\tcpu_seconds\tevents/s\tevents/core-s\tresults\t")
+	checkpoints := slices.ContainsFunc(results, func(r Result) bool { return r.Checkpoints != nil })
+	head := "query\tevents\tparallelism\tseconds\tcpu_seconds\tevents/s\tevents/core-s\tresults\t"
+	if checkpoints {
+		head += "checkpoints\tcheckpoint_seconds\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%.0f\t%.0f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%.0f\t%.0f\t%d\t",
 			r.Query, r.Events, r.Parallelism, r.Seconds, r.CPUSeconds, r.EventsPerSecond, r.EventsPerCoreSecond, r.Results)
+		if r.Checkpoints != nil {
+			fmt.Fprintf(tw, "%d\t%.3f\t", *r.Checkpoints, *r.CheckpointSeconds)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

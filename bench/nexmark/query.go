@@ -80,6 +80,9 @@ type Sink struct {
 
 	count atomic.Int64
 	mu    sync.Mutex
+	// lines, if set (by tests), receives the results as JSON lines instead,
+	// to sink them elsewhere; Results and JSON then see none of them.
+	lines func(stream.DataStream[string])
 }
 
 // Results is the number of results so far.
@@ -88,6 +91,16 @@ func (s *Sink) Results() int64 { return s.count.Load() }
 // Emit sends the results of a query to sink. R's JSON encoding (its json
 // tags) gives the result columns their SQL names.
 func Emit[R any](results stream.DataStream[R], sink *Sink) {
+	if sink.lines != nil {
+		sink.lines(stream.Map(results, func(r R) (string, error) {
+			b, err := json.Marshal(r)
+			if err != nil {
+				return "", fmt.Errorf("nexmark: result %v: %w", r, err)
+			}
+			return string(b), nil
+		}).Name("Nexmark Results JSON"))
+		return
+	}
 	results.SinkTo(resultSink[R]{s: sink}, "Nexmark Results")
 }
 
