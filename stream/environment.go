@@ -55,15 +55,18 @@ type Environment struct {
 }
 
 // NewEnvironment returns an environment that runs jobs on the embedded
-// mini-cluster, with parallelism runtime.NumCPU() and chaining enabled.
+// mini-cluster, with parallelism runtime.NumCPU() and chaining enabled,
+// and then the default configuration (SetDefaultConfiguration), if any.
 func NewEnvironment() *Environment {
-	return &Environment{
+	e := &Environment{
 		graph:  graph.StreamGraph{Parallelism: runtime.NumCPU(), Chaining: true},
 		logger: slog.New(slog.DiscardHandler),
 		stdout: &lockedWriter{w: os.Stdout},
 		stderr: &lockedWriter{w: os.Stderr},
 		mini:   minicluster.Options{AutoWatermarkInterval: 200 * time.Millisecond, Clock: clock.System{}},
 	}
+	e.applyDefaultConfiguration()
+	return e
 }
 
 // SetParallelism sets the default parallelism of the job's operators.

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +16,7 @@ import (
 	"github.com/runnel-io/runnel/examples/jobs/windowcount"
 	"github.com/runnel-io/runnel/examples/jobs/wordcount"
 	"github.com/runnel-io/runnel/internal/version"
+	"github.com/runnel-io/runnel/stream"
 )
 
 // builtin is a job that ships with the runnel binary.
@@ -53,12 +56,18 @@ func newRunCommand() *cobra.Command {
 	for _, n := range names {
 		fmt.Fprintf(&list, "  %-16s %s\n", n, builtins[n].summary)
 	}
+	var opts struct {
+		parallelism      int
+		fromSavepoint    string
+		allowNonRestored bool
+	}
 	cmd := &cobra.Command{
-		Use:   "run JOB [--] [JOB FLAGS]",
+		Use:   "run [--parallelism N] [--fromSavepoint PATH [--allowNonRestoredState]] JOB [--] [JOB FLAGS]",
 		Short: "Run a job on the embedded mini-cluster",
 		Long: "Run a job that ships with runnel on the embedded mini-cluster. Everything after\n" +
 			"the job's name (or after --) is passed to the job; run `runnel run JOB -help`\n" +
-			"to see its flags.\n\nJobs:\n" + list.String(),
+			"to see its flags. The options before the name configure the job's environment\n" +
+			"as in Flink (what the job sets itself takes precedence).\n\nJobs:\n" + list.String(),
 		Args:      usage(cobra.MinimumNArgs(1)),
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,11 +79,29 @@ func newRunCommand() *cobra.Command {
 			if len(jobArgs) > 0 && jobArgs[0] == "--" {
 				jobArgs = jobArgs[1:]
 			}
+			conf := map[string]string{}
+			if cmd.Flags().Changed("parallelism") {
+				if opts.parallelism < 1 {
+					return jobs.UsageError{Err: fmt.Errorf("runnel run: --parallelism %d: must be at least 1", opts.parallelism)}
+				}
+				conf["parallelism.default"] = strconv.Itoa(opts.parallelism)
+			}
+			if opts.fromSavepoint != "" {
+				conf["execution.savepoint.path"] = opts.fromSavepoint
+				conf["execution.savepoint.ignore-unclaimed-state"] = strconv.FormatBool(opts.allowNonRestored)
+			} else if opts.allowNonRestored {
+				return jobs.UsageError{Err: errors.New("runnel run: --allowNonRestoredState needs --fromSavepoint")}
+			}
+			stream.SetDefaultConfiguration(conf)
+			defer stream.SetDefaultConfiguration(nil)
 			return job.run(cmd.Context(), jobArgs, cmd.OutOrStdout())
 		},
 	}
 	// Flags after the job's name belong to the job.
 	cmd.Flags().SetInterspersed(false)
+	cmd.Flags().IntVarP(&opts.parallelism, "parallelism", "p", 0, "default parallelism of the job (parallelism.default)")
+	cmd.Flags().StringVarP(&opts.fromSavepoint, "fromSavepoint", "s", "", "start from this savepoint or retained checkpoint (execution.savepoint.path)")
+	cmd.Flags().BoolVarP(&opts.allowNonRestored, "allowNonRestoredState", "n", false, "skip state of operators the job no longer has")
 	return cmd
 }
 
