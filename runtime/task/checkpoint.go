@@ -289,7 +289,14 @@ func (t *Task) triggered(b *network.Barrier) error {
 	if t.source == nil {
 		return fmt.Errorf("task: checkpoint %d triggered at a task that is not a source", b.ID)
 	}
-	if b.ID <= t.align.last || t.ending {
+	if b.ID <= t.align.last {
+		return nil // a repeated trigger
+	}
+	if t.ending {
+		// The task has ended its outputs (after a stop or the final
+		// checkpoint): it cannot take part, and says so rather than let the
+		// checkpoint wait for its timeout.
+		t.d.Checkpoints.Reporter.Decline(b.ID, t.taskID(), fmt.Errorf("task: %s (subtask %d) has ended", t.name, t.d.Subtask))
 		return nil
 	}
 	t.align.last = b.ID
