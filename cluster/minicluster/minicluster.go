@@ -201,15 +201,8 @@ func (j *Job) wire(attempt int, restore *jobmaster.Restore, gateways map[int][]o
 			}
 			var edges []*graph.Edge
 			var producers []int
-			for _, e := range v.In {
-				up := jg.VertexOf[e.Source.ID]
-				if e.Partitioner.Pointwise() {
-					edges, producers = append(edges, e), append(producers, s)
-					continue
-				}
-				for p := range up.Parallelism {
-					edges, producers = append(edges, e), append(producers, p)
-				}
+			for _, c := range jg.GateLayout(v, s) {
+				edges, producers = append(edges, c.Edge), append(producers, c.Producer)
 			}
 			if len(edges) > 0 {
 				d.Gate = network.NewInputGate(len(edges), opts.ChannelCapacity)
@@ -227,14 +220,9 @@ func (j *Job) wire(attempt int, restore *jobmaster.Restore, gateways map[int][]o
 		for s := range v.Parallelism {
 			d := &deps[v.ID][s]
 			for _, e := range v.Out {
-				down := jg.VertexOf[e.Target.ID]
 				var targets []network.Sender
-				if e.Partitioner.Pointwise() {
-					targets = []network.Sender{channelOf[key{e, s, s}]}
-				} else {
-					for c := range down.Parallelism {
-						targets = append(targets, channelOf[key{e, s, c}])
-					}
+				for _, c := range jg.Consumers(e, s) {
+					targets = append(targets, channelOf[key{e, s, c}])
 				}
 				for i, t := range targets {
 					if t == nil {
