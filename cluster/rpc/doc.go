@@ -1,0 +1,28 @@
+// Package rpc is the control plane between the cluster's roles (the
+// Dispatcher, the ResourceManager, JobMasters and TaskManagers): typed
+// request/response calls over HTTP with JSON bodies, from the standard
+// library, and a heartbeat monitor.
+//
+// A call is POST /rpc/v<version>/<method> with the request as its body and
+// the response (200) or an Error (any other status) as the answer. The
+// version is the wire version of the messages: a server answers calls of
+// another version with 400 and an error naming both, so that mismatched
+// binaries fail loudly instead of misreading each other. Messages are
+// plain structs; new optional fields may be added within a version
+// (unknown fields are ignored), anything else needs a new version.
+//
+// Why not gRPC: the control plane carries few, small messages (heartbeats
+// every heartbeat.interval, deployments, checkpoint acknowledgements), so
+// the cost of an HTTP round trip does not matter, while plain HTTP and JSON
+// need no code generation, share their server stack with the REST API and
+// the BlobServer, and can be inspected with curl. Records never travel
+// here: they take the data plane (runtime/network/tcp).
+//
+// Invariants:
+//  1. A body larger than MaxBody is refused before it is decoded, and a
+//     malformed one is an error, never a panic (FuzzDecode).
+//  2. A call returns within its context's deadline whatever the peer does
+//     (TestCallHonoursTheDeadline).
+//  3. The monitor reports a peer lost once, when no heartbeat came for the
+//     timeout, and not again until it is seen anew (TestMonitor).
+package rpc

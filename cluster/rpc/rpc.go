@@ -1,0 +1,221 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Version is the wire version of the control-plane messages.
+const Version = 1
+
+// MaxBody is the largest request or response body accepted, in bytes.
+const MaxBody = 16 << 20
+
+// Error is what a failed call answers: a message and a code a caller can
+// act on.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return "rpc: " + e.Code + ": " + e.Message }
+
+// Codes of Error.
+const (
+	CodeBadRequest = "bad-request"
+	CodeNotFound   = "not-found"
+	CodeInternal   = "internal"
+	CodeVersion    = "version-mismatch"
+)
+
+// Errorf returns an *Error with the given code, for handlers that want the
+// caller to see a code other than CodeInternal.
+func Errorf(code, format string, args ...any) error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Server serves the methods registered on it. Register all methods before
+// Listen; after that it is safe for concurrent use.
+type Server struct {
+	mux     map[string]func(ctx context.Context, body []byte) (any, error)
+	log     *slog.Logger
+	srv     *http.Server
+	ln      net.Listener
+	serving sync.WaitGroup
+}
+
+// NewServer returns a server without methods.
+func NewServer(log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{mux: map[string]func(context.Context, []byte) (any, error){}, log: log}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	return s
+}
+
+// Handle registers the method name, served by fn. It panics if name is
+// taken: methods are registered by code, at start-up.
+func Handle[Req, Resp any](s *Server, name string, fn func(ctx context.Context, req *Req) (*Resp, error)) {
+	if _, dup := s.mux[name]; dup {
+		panic("rpc: method " + name + " registered twice")
+	}
+	s.mux[name] = func(ctx context.Context, body []byte) (any, error) {
+		var req Req
+		if err := Decode(body, &req); err != nil {
+			return nil, &Error{Code: CodeBadRequest, Message: fmt.Sprintf("%s: %v", name, err)}
+		}
+		return fn(ctx, &req)
+	}
+}
+
+// Decode decodes a JSON message, rejecting anything but one JSON value.
+func Decode(body []byte, v any) error {
+	if len(body) > MaxBody {
+		return fmt.Errorf("rpc: message of %d bytes, more than %d", len(body), MaxBody)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("rpc: malformed message: %w", err)
+	}
+	if dec.More() {
+		return errors.New("rpc: malformed message: trailing data")
+	}
+	return nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/rpc/v")
+	version, method, ok2 := strings.Cut(rest, "/")
+	switch {
+	case !ok || !ok2 || r.Method != http.MethodPost:
+		writeError(w, http.StatusNotFound, &Error{Code: CodeNotFound, Message: r.Method + " " + r.URL.Path})
+		return
+	case version != fmt.Sprint(Version):
+		writeError(w, http.StatusBadRequest, &Error{Code: CodeVersion,
+			Message: fmt.Sprintf("the caller speaks version %s, this server version %d", version, Version)})
+		return
+	}
+	fn, ok := s.mux[method]
+	if !ok {
+		writeError(w, http.StatusNotFound, &Error{Code: CodeNotFound, Message: "no method " + method})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, &Error{Code: CodeBadRequest, Message: err.Error()})
+		return
+	}
+	resp, err := fn(r.Context(), body)
+	if err != nil {
+		var re *Error
+		if !errors.As(err, &re) {
+			re = &Error{Code: CodeInternal, Message: err.Error()}
+		}
+		status := http.StatusInternalServerError
+		switch re.Code {
+		case CodeBadRequest, CodeVersion:
+			status = http.StatusBadRequest
+		case CodeNotFound:
+			status = http.StatusNotFound
+		}
+		writeError(w, status, re)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(resp); err != nil {
+		s.log.Warn("rpc: writing a response", "method", method, "error", err)
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, e *Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// Listen binds the server to addr and serves until Close.
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("rpc: listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("rpc: server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server, waiting for calls in progress until ctx is done.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	s.serving.Wait()
+	return err
+}
+
+// Client calls methods of servers. It is safe for concurrent use.
+type Client struct {
+	HTTP *http.Client // a client with no overall timeout if nil: calls use their context
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// Call calls method at addr ("host:port") with req and decodes the answer
+// into resp. A failure answered by the server is an *Error.
+func Call[Req, Resp any](ctx context.Context, c *Client, addr, method string, req *Req) (*Resp, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %s: %w", method, err)
+	}
+	url := fmt.Sprintf("http://%s/rpc/v%d/%s", addr, Version, method)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %s: %w", method, err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	res, err := c.http().Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %s at %s: %w", method, addr, err)
+	}
+	defer res.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(res.Body, MaxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %s at %s: %w", method, addr, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		var e Error
+		if Decode(answer, &e) != nil || e.Code == "" {
+			return nil, fmt.Errorf("rpc: %s at %s: %s", method, addr, res.Status)
+		}
+		return nil, &e
+	}
+	var resp Resp
+	if err := Decode(answer, &resp); err != nil {
+		return nil, fmt.Errorf("rpc: %s at %s: %w", method, addr, err)
+	}
+	return &resp, nil
+}
