@@ -1,0 +1,47 @@
+package config_test
+
+import (
+	"testing"
+
+	"github.com/runnel-io/runnel/config"
+	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
+	"github.com/runnel-io/runnel/state/keygroup"
+)
+
+// TestKeysAgreeWithRuntime checks the options against the keys and
+// defaults that the runtime's packages declare for themselves.
+func TestKeysAgreeWithRuntime(t *testing.T) {
+	for _, tc := range []struct{ option, runtime string }{
+		{config.CheckpointingInterval.Key(), checkpoint.KeyInterval},
+		{config.CheckpointingTimeout.Key(), checkpoint.KeyTimeout},
+		{config.CheckpointingMinPause.Key(), checkpoint.KeyMinPause},
+		{config.MaxConcurrentCheckpoints.Key(), checkpoint.KeyMaxConcurrent},
+		{config.TolerableFailedCheckpoints.Key(), checkpoint.KeyTolerableFailures},
+		{config.NumRetainedCheckpoints.Key(), checkpoint.KeyNumRetained},
+		{config.CheckpointsDir.Key(), storage.KeyCheckpointsDir},
+		{config.SavepointsDir.Key(), storage.KeySavepointsDir},
+	} {
+		if tc.option != tc.runtime {
+			t.Errorf("option %s, runtime %s", tc.option, tc.runtime)
+		}
+	}
+	if d := config.CheckpointingTimeout.Default(); d != checkpoint.DefaultTimeout {
+		t.Errorf("timeout default %v, runtime %v", d, checkpoint.DefaultTimeout)
+	}
+	if n := config.MaxConcurrentCheckpoints.Default(); n != checkpoint.DefaultMaxConcurrent {
+		t.Errorf("max-concurrent default %d, runtime %d", n, checkpoint.DefaultMaxConcurrent)
+	}
+	if n := config.NumRetainedCheckpoints.Default(); n != checkpoint.DefaultNumRetained {
+		t.Errorf("num-retained default %d, runtime %d", n, checkpoint.DefaultNumRetained)
+	}
+	var c config.Configuration
+	c.Set(config.MaxParallelism.Key(), "32769")
+	if _, err := config.Get(&c, config.MaxParallelism); err == nil || keygroup.UpperBound != 32768 {
+		t.Errorf("pipeline.max-parallelism above keygroup.UpperBound (%d) accepted", keygroup.UpperBound)
+	}
+	c.Set(config.CheckpointingInterval.Key(), "9 ms")
+	if _, err := config.Get(&c, config.CheckpointingInterval); err == nil || checkpoint.MinInterval != 10e6 {
+		t.Errorf("execution.checkpointing.interval below checkpoint.MinInterval (%v) accepted", checkpoint.MinInterval)
+	}
+}

@@ -1,0 +1,160 @@
+package config
+
+import (
+	"errors"
+	"time"
+
+	"github.com/runnel-io/runnel/runtime/restart"
+)
+
+// The options of runnel's core, with Flink's keys and defaults where
+// Flink has them. Subsystems declare their own options in their packages.
+
+// maxPort is the largest TCP port.
+const maxPort = 65535
+
+// JobManager.
+var (
+	JobManagerRPCAddress = String("jobmanager.rpc.address", "localhost",
+		"The address of the JobManager, which TaskManagers and clients connect to.")
+	JobManagerRPCPort = Int("jobmanager.rpc.port", 6123,
+		"The port of the JobManager's RPC endpoint.").
+		WithValidator(Between(0, maxPort))
+)
+
+// REST endpoint.
+var (
+	RestPort = Int("rest.port", 8081,
+		"The port of the REST endpoint and web UI; 0 picks a free port.").
+		WithValidator(Between(0, maxPort))
+	RestAddress = String("rest.address", "",
+		"The address clients use to reach the REST endpoint. If it is not set, jobmanager.rpc.address is used.")
+	RestBindAddress = String("rest.bind-address", "",
+		"The address the REST endpoint listens on. If it is not set, it listens on all interfaces.")
+)
+
+// BlobServerPort is the port of the JobManager's BLOB server.
+var BlobServerPort = Int("blob.server.port", 0,
+	"The port of the JobManager's BLOB server, which serves job artifacts to TaskManagers; 0 picks a free port.").
+	WithValidator(Between(0, maxPort))
+
+// TaskManager.
+var (
+	NumTaskSlots = Int("taskmanager.numberOfTaskSlots", 1,
+		"The number of slots of a TaskManager: how many parallel subtasks of a job it can run.").
+		WithValidator(AtLeast(1))
+	TaskManagerHost = String("taskmanager.host", "",
+		"The address the TaskManager is reached at by the JobManager and other TaskManagers. If it is not set, it is the address of the interface the TaskManager reaches the JobManager through.")
+	TaskManagerDataPort = Int("taskmanager.data.port", 0,
+		"The port TaskManagers exchange records on; 0 picks a free port.").
+		WithValidator(Between(0, maxPort))
+	NetworkBuffersPerChannel = Int("taskmanager.network.memory.buffers-per-channel", 2,
+		"The number of network buffers each input channel owns exclusively: the credit it grants its sender.").
+		WithValidator(AtLeast(0))
+	MemorySegmentSize = Memory("taskmanager.memory.segment-size", 32*Kibibyte,
+		"The size of a network buffer: the most bytes of records sent in one piece.").
+		WithValidator(func(m MemorySize) error {
+			if m < 4*Kibibyte || m&(m-1) != 0 {
+				return errors.New("must be a power of two, at least 4 kb")
+			}
+			return nil
+		})
+)
+
+// Job defaults.
+var (
+	DefaultParallelism = Int("parallelism.default", 1,
+		"The parallelism of operators whose job does not set one.").
+		WithValidator(AtLeast(1))
+	MaxParallelism = Int("pipeline.max-parallelism", 128,
+		"The number of key groups: the most parallelism a job's keyed state can be rescaled to.").
+		WithValidator(Between(1, 1<<15))
+)
+
+// Checkpoints and savepoints.
+var (
+	CheckpointingInterval = Duration("execution.checkpointing.interval", 0,
+		"The period of periodic checkpoints; 0 disables them. Otherwise at least 10 ms.").
+		WithValidator(func(d time.Duration) error {
+			if d != 0 && d < 10*time.Millisecond {
+				return errors.New("must be 0 (disabled) or at least 10 ms")
+			}
+			return nil
+		})
+	CheckpointingTimeout = Duration("execution.checkpointing.timeout", 10*time.Minute,
+		"How long a checkpoint may take before it is aborted.").
+		WithValidator(AtLeast(10 * time.Millisecond))
+	CheckpointingMinPause = Duration("execution.checkpointing.min-pause", 0,
+		"The least time from the end of one checkpoint to the start of the next.")
+	MaxConcurrentCheckpoints = Int("execution.checkpointing.max-concurrent-checkpoints", 1,
+		"How many checkpoints may be in progress at once.").
+		WithValidator(AtLeast(1))
+	TolerableFailedCheckpoints = Int("execution.checkpointing.tolerable-failed-checkpoints", 0,
+		"How many consecutive checkpoint failures a job tolerates; one more fails it.").
+		WithValidator(AtLeast(0))
+	CheckpointsDir = String("state.checkpoints.dir", "",
+		"The directory checkpoints are written to. If it is not set, a temporary directory, removed when the job ends.")
+	SavepointsDir = String("state.savepoints.dir", "",
+		"The default directory of savepoints. If it is not set, every savepoint must be given a directory.")
+	NumRetainedCheckpoints = Int("state.checkpoints.num-retained", 1,
+		"How many completed checkpoints are kept; older ones are discarded.").
+		WithValidator(AtLeast(1))
+	SavepointPath = String("execution.savepoint.path", "",
+		"The savepoint or retained checkpoint a job starts from.")
+	SavepointIgnoreUnclaimedState = Bool("execution.savepoint.ignore-unclaimed-state", false,
+		"Whether a job may start from a savepoint holding state that no operator of the job claims.")
+)
+
+// Heartbeats and the resource manager.
+var (
+	HeartbeatInterval = Duration("heartbeat.interval", 10*time.Second,
+		"How often the JobManager and TaskManagers send each other heartbeats.").
+		WithValidator(AtLeast(time.Millisecond))
+	HeartbeatTimeout = Duration("heartbeat.timeout", 50*time.Second,
+		"How long a peer may go without a heartbeat before it is taken to be dead.").
+		WithValidator(AtLeast(time.Millisecond))
+	TaskManagerTimeout = Duration("resourcemanager.taskmanager-timeout", 30*time.Second,
+		"How long a TaskManager may stay idle, with no slot in use, before the resource manager releases it.")
+	ResourceManagerDriver = Enum("resourcemanager.driver", "standalone", []string{"standalone", "process"},
+		"How the resource manager gets TaskManagers: standalone waits for TaskManagers started by hand; process starts them as local processes.")
+)
+
+// High availability.
+var (
+	HighAvailabilityType = Enum("high-availability.type", "NONE", []string{"NONE", "ZOOKEEPER"},
+		"The high-availability services: NONE, or ZOOKEEPER for leader election and job recovery through ZooKeeper.").
+		WithDeprecatedKeys("high-availability")
+	ZooKeeperQuorum = String("high-availability.zookeeper.quorum", "",
+		"The ZooKeeper servers, as host:port pairs separated by commas. Required with ZOOKEEPER.").
+		WithDeprecatedKeys("recovery.zookeeper.quorum")
+	HighAvailabilityStorageDir = String("high-availability.storageDir", "",
+		"The directory the JobManager's metadata is kept in for recovery; ZooKeeper holds only pointers to it. Required with ZOOKEEPER.").
+		WithDeprecatedKeys("high-availability.zookeeper.storageDir", "recovery.zookeeper.storageDir")
+	ZooKeeperMesosWorkersPath = String("high-availability.zookeeper.path.mesos-workers", "/mesos-workers",
+		"The ZooKeeper node, under the cluster's root, where the Mesos application master keeps its workers.").
+		WithDeprecatedKeys("recovery.zookeeper.path.mesos-workers")
+)
+
+func init() {
+	RegisterPrefix(Prefix{
+		Prefix:      "restart-strategy.",
+		Description: "The restart strategy of jobs. These keys are checked by package `runtime/restart`.",
+		Check: func(m map[string]string) error {
+			_, err := restart.Parse(m)
+			return err
+		},
+		Keys: restartRows(),
+	})
+	RegisterPrefix(Prefix{
+		Prefix:      "high-availability.",
+		Description: "Other `high-availability.*` keys are reserved for the high-availability services, which check them.",
+	})
+}
+
+func restartRows() []Row {
+	var rows []Row
+	for _, o := range restart.Options() {
+		rows = append(rows, Row{Key: o.Key, Default: o.Default, Description: o.Description})
+	}
+	return rows
+}
