@@ -83,6 +83,7 @@ func (g *InputGate) Poll() (b Buffer, channel int, ok bool) {
 	} else {
 		c.queued = false
 	}
+	onPoll := c.onPoll
 	g.mu.Unlock()
 	if wasFull {
 		select {
@@ -90,7 +91,23 @@ func (g *InputGate) Poll() (b Buffer, channel int, ok bool) {
 		default:
 		}
 	}
+	if onPoll != nil {
+		onPoll()
+	}
 	return b, idx, true
+}
+
+// SetOnPoll makes Poll (and so Drain) call fn each time it takes a buffer
+// of channel ch out of the channel's queue, after the buffer left the queue
+// and before Poll returns; nil removes the hook. fn runs on the consumer's
+// goroutine without the gate's lock held; it must not block and must not
+// call the gate. A remote channel uses it to return a credit to its
+// producer (see package tcp). Set it before the channel's producer sends;
+// a channel without a hook costs Poll one nil check.
+func (g *InputGate) SetOnPoll(ch int, fn func()) {
+	g.mu.Lock()
+	g.channels[ch].onPoll = fn
+	g.mu.Unlock()
 }
 
 // Block stops Poll from returning buffers of channel ch until Unblock: the
@@ -169,7 +186,12 @@ type LocalChannel struct {
 	// back at Unblock.
 	blocked bool
 	space   chan struct{} // signalled when a full queue loses a buffer
+	onPoll  func()        // see SetOnPoll; guarded by gate.mu
 }
+
+// Capacity is the number of buffers the channel queues before its producer
+// blocks.
+func (c *LocalChannel) Capacity() int { return len(c.queue.buf) }
 
 // Send implements Sender.
 func (c *LocalChannel) Send(ctx context.Context, b Buffer) error {
