@@ -48,6 +48,8 @@ var (
 	TaskManagerDataPort = Int("taskmanager.data.port", 0,
 		"The port TaskManagers exchange records on; 0 picks a free port.").
 		WithValidator(Between(0, maxPort))
+	TaskManagerResourceID = String("taskmanager.resource-id", "",
+		"The TaskManager's ID. A resource manager that starts TaskManagers sets it; if it is not set, a random one.")
 	NetworkBuffersPerChannel = Int("taskmanager.network.memory.buffers-per-channel", 2,
 		"The number of network buffers each input channel owns exclusively: the credit it grants its sender.").
 		WithValidator(AtLeast(0))

@@ -1,0 +1,237 @@
+package jobmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/runnel-io/runnel/cluster/blob"
+	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
+	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/process"
+	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/standalone"
+	"github.com/runnel-io/runnel/cluster/rest"
+	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/config"
+	"github.com/runnel-io/runnel/internal/version"
+	"github.com/runnel-io/runnel/runtime/clock"
+)
+
+// Options are what a JobManager needs besides its configuration.
+type Options struct {
+	// TaskManagerCommand is the command line the process driver starts
+	// TaskManagers with (program first); the running program's
+	// "taskmanager" subcommand if empty.
+	TaskManagerCommand []string
+	// WorkDir holds the BlobServer's files and the TaskManagers' logs; a
+	// temporary directory, removed at the end, if empty.
+	WorkDir string
+	Clock   clock.Clock
+	Logger  *slog.Logger
+}
+
+// JobManager is a running JobManager.
+type JobManager struct {
+	conf  *config.Configuration
+	opts  Options
+	log   *slog.Logger
+	rpc   *rpc.Server
+	rest  *rest.Server
+	blobs *blob.Server
+	rm    *Service
+	hbInt time.Duration
+	ready chan struct{}
+}
+
+// New prepares a JobManager from its configuration.
+func New(conf *config.Configuration, opts Options) (*JobManager, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.System{}
+	}
+	return &JobManager{conf: conf, opts: opts, log: opts.Logger, ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the JobManager listens on its ports.
+func (j *JobManager) Ready() <-chan struct{} { return j.ready }
+
+// RPCAddr, RESTAddr and BlobAddr are the addresses the JobManager listens
+// on, once Ready.
+func (j *JobManager) RPCAddr() string  { return j.rpc.Addr() }
+func (j *JobManager) RESTAddr() string { return j.rest.Addr() }
+func (j *JobManager) BlobAddr() string { return j.blobs.Addr() }
+
+// Run starts the JobManager and serves until ctx is done.
+func (j *JobManager) Run(ctx context.Context) (err error) {
+	c := j.conf
+	var e error
+	get := func(f func() error) {
+		if e == nil {
+			e = f()
+		}
+	}
+	var rpcHost, restBind, driver string
+	var rpcPort, restPort, blobPort, slots int
+	var hbTimeout, tmTimeout time.Duration
+	get(func() (x error) { rpcHost, x = config.Get(c, config.JobManagerRPCAddress); return })
+	get(func() (x error) { rpcPort, x = config.Get(c, config.JobManagerRPCPort); return })
+	get(func() (x error) { restPort, x = config.Get(c, config.RestPort); return })
+	get(func() (x error) { restBind, x = config.Get(c, config.RestBindAddress); return })
+	get(func() (x error) { blobPort, x = config.Get(c, config.BlobServerPort); return })
+	get(func() (x error) { driver, x = config.Get(c, config.ResourceManagerDriver); return })
+	get(func() (x error) { slots, x = config.Get(c, config.NumTaskSlots); return })
+	get(func() (x error) { j.hbInt, x = config.Get(c, config.HeartbeatInterval); return })
+	get(func() (x error) { hbTimeout, x = config.Get(c, config.HeartbeatTimeout); return })
+	get(func() (x error) { tmTimeout, x = config.Get(c, config.TaskManagerTimeout); return })
+	if e != nil {
+		return e
+	}
+	work := j.opts.WorkDir
+	if work == "" {
+		if work, err = os.MkdirTemp("", "runnel-jobmanager-"); err != nil {
+			return fmt.Errorf("jobmanager: %w", err)
+		}
+		defer os.RemoveAll(work)
+	}
+
+	rpcAddr := net.JoinHostPort(rpcHost, strconv.Itoa(rpcPort))
+	var drv rm.Driver
+	switch driver {
+	case "process":
+		cmd := j.opts.TaskManagerCommand
+		if len(cmd) == 0 {
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("jobmanager: resourcemanager.driver process: %w", err)
+			}
+			cmd = []string{self, "taskmanager"}
+		}
+		// The TaskManagers reach this JobManager and inherit its heartbeat
+		// settings; the RPC port is known once bound (set below).
+		drv = &lateProcess{cmd: cmd, logDir: filepath.Join(work, "taskmanagers"), conf: c}
+	default:
+		drv = standalone.New()
+	}
+	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout}
+	j.rm, err = NewService(rmCfg, drv, nil, j.opts.Clock, j.log)
+	if err != nil {
+		return fmt.Errorf("jobmanager: %w", err)
+	}
+
+	j.rpc = rpc.NewServer(j.log)
+	rpc.Handle(j.rpc, rpc.MethodRegisterTaskManager, func(ctx context.Context, r *rpc.RegisterTaskManager) (*rpc.Registered, error) {
+		if err := j.rm.RegisterTaskManager(ctx, rm.WorkerID(r.ID), r.Address, r.Slots); err != nil {
+			return nil, rpc.Errorf(rpc.CodeBadRequest, "%v", err)
+		}
+		return &rpc.Registered{HeartbeatIntervalMillis: j.hbInt.Milliseconds()}, nil
+	})
+	rpc.Handle(j.rpc, rpc.MethodHeartbeat, func(ctx context.Context, r *rpc.Heartbeat) (*rpc.HeartbeatAck, error) {
+		if err := j.rm.Heartbeat(ctx, rm.WorkerID(r.ID)); err != nil {
+			return nil, rpc.Errorf(rpc.CodeNotFound, "%v", err)
+		}
+		return &rpc.HeartbeatAck{}, nil
+	})
+	if err := j.rpc.Listen(rpcAddr); err != nil {
+		return fmt.Errorf("jobmanager: jobmanager.rpc.port: %w", err)
+	}
+	defer j.shutdown(j.rpc.Close)
+	if lp, ok := drv.(*lateProcess); ok {
+		lp.jobManager = j.rpc.Addr()
+	}
+
+	if j.blobs, err = blob.NewServer(filepath.Join(work, "blobs"), 0, j.log); err != nil {
+		return err
+	}
+	if err := j.blobs.Listen(net.JoinHostPort(rpcHost, strconv.Itoa(blobPort))); err != nil {
+		return fmt.Errorf("jobmanager: blob.server.port: %w", err)
+	}
+	defer j.shutdown(j.blobs.Close)
+
+	j.rest = rest.NewServer(backend{j}, version.String(), j.log)
+	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort))); err != nil {
+		return fmt.Errorf("jobmanager: rest.port: %w", err)
+	}
+	defer j.shutdown(j.rest.Close)
+
+	j.log.Info("jobmanager listening", "rpc", j.rpc.Addr(), "rest", j.rest.Addr(), "blob", j.blobs.Addr(), "driver", driver)
+	close(j.ready)
+	return j.rm.Run(ctx)
+}
+
+func (j *JobManager) shutdown(close func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := close(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		j.log.Warn("jobmanager: shutting down", "error", err)
+	}
+}
+
+// backend is what the REST API shows of the JobManager.
+type backend struct{ j *JobManager }
+
+func (b backend) TaskManagers(ctx context.Context) ([]rest.TaskManager, error) {
+	tms, err := b.j.rm.TaskManagers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := b.j.opts.Clock.Now().UnixMilli()
+	list := make([]rest.TaskManager, 0, len(tms))
+	for _, tm := range tms {
+		free := 0
+		for _, job := range tm.Slots {
+			if job == "" {
+				free++
+			}
+		}
+		list = append(list, rest.TaskManager{ID: string(tm.ID), Path: tm.Address, SlotsNumber: len(tm.Slots),
+			FreeSlots: free, TimeSinceLastHeartbeat: now - tm.LastHeartbeat})
+	}
+	return list, nil
+}
+
+func (b backend) Jobs(context.Context) ([]rest.Job, error) { return nil, nil }
+
+func (b backend) Config() map[string]string { return b.j.conf.Map() }
+
+// lateProcess is the process driver, created at Start, when the
+// JobManager's RPC address (which the TaskManagers need) is known.
+type lateProcess struct {
+	cmd        []string
+	logDir     string
+	conf       *config.Configuration
+	jobManager string
+	*process.Driver
+}
+
+func (l *lateProcess) Start(ctx context.Context, events rm.WorkerEvents) error {
+	host, port, _ := net.SplitHostPort(l.jobManager)
+	cmd := append([]string(nil), l.cmd...)
+	cmd = append(cmd, "-Djobmanager.rpc.address="+host, "-Djobmanager.rpc.port="+port)
+	for _, k := range []string{config.HeartbeatInterval.Key(), config.HeartbeatTimeout.Key()} {
+		if v, ok := l.conf.Map()[k]; ok {
+			cmd = append(cmd, "-D"+k+"="+v)
+		}
+	}
+	d, err := process.New(process.Config{Command: cmd, LogDir: l.logDir})
+	if err != nil {
+		return err
+	}
+	l.Driver = d
+	return d.Start(ctx, events)
+}
+
+func (l *lateProcess) CanStartWorkers() bool { return true }
+
+func (l *lateProcess) Close() error {
+	if l.Driver == nil {
+		return nil
+	}
+	return l.Driver.Close()
+}

@@ -1,0 +1,233 @@
+package jobmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
+	"github.com/runnel-io/runnel/runtime/clock"
+)
+
+// Listener hears what the resource manager decided for jobs. Its methods
+// are called from the service's goroutine and must not block.
+type Listener interface {
+	SlotsAllocated(a rm.AllocateSlots)
+	SlotsLost(l rm.JobSlotsLost)
+	RequestFailed(f rm.RequestFailed)
+}
+
+// Service runs the resource manager: a SlotManager and its Driver. One
+// goroutine (Run) owns the core; registrations, heartbeats, requests and
+// the driver's events are queued for it. Its methods are safe for
+// concurrent use.
+type Service struct {
+	sm       *rm.SlotManager
+	driver   rm.Driver
+	clk      clock.Clock
+	log      *slog.Logger
+	listener Listener
+
+	mu     sync.Mutex
+	queue  []func()
+	signal chan struct{}
+	done   chan struct{} // closed when Run returns
+}
+
+// NewService returns the service of a resource manager with driver;
+// listener hears the jobs' allocations (nil: no one).
+func NewService(cfg rm.Config, driver rm.Driver, listener Listener, clk clock.Clock, log *slog.Logger) (*Service, error) {
+	mode := rm.Standalone
+	if driver.CanStartWorkers() {
+		mode = rm.Active
+	}
+	sm, err := rm.New(cfg, mode)
+	if err != nil {
+		return nil, err
+	}
+	if clk == nil {
+		clk = clock.System{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{sm: sm, driver: driver, clk: clk, log: log, listener: listener,
+		signal: make(chan struct{}, 1), done: make(chan struct{})}, nil
+}
+
+// ErrStopped is returned by calls on a service whose Run returned.
+var ErrStopped = errors.New("jobmanager: the resource manager stopped")
+
+func (s *Service) now() int64 { return s.clk.Now().UnixMilli() }
+
+func (s *Service) do(fn func()) {
+	s.mu.Lock()
+	s.queue = append(s.queue, fn)
+	s.mu.Unlock()
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// call runs fn on the service's goroutine and waits for it.
+func (s *Service) call(ctx context.Context, fn func()) error {
+	ran := make(chan struct{})
+	s.do(func() { fn(); close(ran) })
+	select {
+	case <-ran:
+		return nil
+	case <-s.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run starts the driver and serves until ctx is done; then it closes the
+// driver (the process driver stops its workers) and returns.
+func (s *Service) Run(ctx context.Context) error {
+	defer close(s.done)
+	if err := s.driver.Start(ctx, events{s}); err != nil {
+		return fmt.Errorf("jobmanager: start the resource manager driver: %w", err)
+	}
+	defer func() {
+		if err := s.driver.Close(); err != nil {
+			s.log.Warn("closing the resource manager's driver", "error", err)
+		}
+	}()
+	var timer clock.Timer
+	tick := make(chan struct{}, 1)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	var batch []func()
+	for {
+		s.mu.Lock()
+		batch = append(batch[:0], s.queue...)
+		clear(s.queue)
+		s.queue = s.queue[:0]
+		s.mu.Unlock()
+		for _, fn := range batch {
+			fn()
+		}
+		clear(batch)
+		s.sm.Tick(s.now())
+		s.act(ctx)
+		if timer != nil {
+			timer.Stop()
+			timer = nil
+		}
+		if at, ok := s.sm.NextDeadline(); ok {
+			timer = s.clk.AfterFunc(max(time.Duration(at-s.now())*time.Millisecond, 0), func() {
+				select {
+				case tick <- struct{}{}:
+				default:
+				}
+			})
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.signal:
+		case <-tick:
+		}
+	}
+}
+
+// act carries out the core's actions.
+func (s *Service) act(ctx context.Context) {
+	for _, a := range s.sm.Ready() {
+		switch a := a.(type) {
+		case rm.RequestWorker:
+			if err := s.driver.RequestWorker(ctx, a.Worker, a.Spec); err != nil {
+				s.log.Warn("requesting a worker", "worker", a.Worker, "error", err)
+				s.sm.WorkerFailed(s.now(), a.Worker, err)
+			} else {
+				s.log.Info("requested a worker", "worker", a.Worker, "slots", a.Spec.Slots)
+			}
+		case rm.ReleaseWorker:
+			s.log.Info("releasing a worker", "worker", a.Worker, "reason", a.Reason)
+			if err := s.driver.ReleaseWorker(ctx, a.Worker); err != nil && !errors.Is(err, rm.ErrCannotStartWorkers) {
+				s.log.Warn("releasing a worker", "worker", a.Worker, "error", err)
+			}
+		case rm.AllocateSlots:
+			if s.listener != nil {
+				s.listener.SlotsAllocated(a)
+			}
+		case rm.JobSlotsLost:
+			s.log.Warn("a job lost slots", "job", a.Job, "taskmanager", a.TaskManager, "reason", a.Reason)
+			if s.listener != nil {
+				s.listener.SlotsLost(a)
+			}
+		case rm.RequestFailed:
+			if s.listener != nil {
+				s.listener.RequestFailed(a)
+			}
+		case rm.Warn:
+			s.log.Warn("resource manager", "reason", a.Reason)
+		}
+	}
+}
+
+// RegisterTaskManager registers a TaskManager offering slots at address.
+func (s *Service) RegisterTaskManager(ctx context.Context, id rm.WorkerID, address string, slots int) error {
+	var err error
+	if cerr := s.call(ctx, func() {
+		err = s.sm.RegisterTaskManager(s.now(), id, address, slots)
+		if err == nil {
+			s.log.Info("task manager registered", "taskmanager", id, "address", address, "slots", slots)
+		}
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// Heartbeat records a TaskManager's heartbeat; an error means that the
+// resource manager does not know it (any more): it must register again.
+func (s *Service) Heartbeat(ctx context.Context, id rm.WorkerID) error {
+	var err error
+	if cerr := s.call(ctx, func() { err = s.sm.Heartbeat(s.now(), id) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// RequestSlots asks for n slots for job; the Listener hears the outcome.
+func (s *Service) RequestSlots(job rm.JobID, n int) {
+	s.do(func() { s.sm.RequestSlots(s.now(), job, n) })
+}
+
+// ReleaseSlots frees every slot of job.
+func (s *Service) ReleaseSlots(job rm.JobID) { s.do(func() { s.sm.ReleaseSlots(s.now(), job) }) }
+
+// TaskManagers describes the registered TaskManagers.
+func (s *Service) TaskManagers(ctx context.Context) ([]rm.TaskManagerInfo, error) {
+	var tms []rm.TaskManagerInfo
+	err := s.call(ctx, func() { tms = s.sm.TaskManagers() })
+	return tms, err
+}
+
+// Stats returns the core's counters.
+func (s *Service) Stats(ctx context.Context) (rm.Stats, error) {
+	var st rm.Stats
+	err := s.call(ctx, func() { st = s.sm.Stats() })
+	return st, err
+}
+
+// events queues the driver's reports for the service's goroutine.
+type events struct{ s *Service }
+
+func (e events) WorkerStarted(id rm.WorkerID) {
+	e.s.do(func() { e.s.sm.WorkerStarted(e.s.now(), id) })
+}
+
+func (e events) WorkerFailed(id rm.WorkerID, err error) {
+	e.s.do(func() { e.s.sm.WorkerFailed(e.s.now(), id, err) })
+}

@@ -1,0 +1,258 @@
+package rest
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// TaskManager describes a registered TaskManager (Flink's
+// TaskManagerInfo).
+type TaskManager struct {
+	ID                     string `json:"id"`
+	Path                   string `json:"path"`
+	DataPort               int    `json:"dataPort"`
+	TimeSinceLastHeartbeat int64  `json:"timeSinceLastHeartbeat"`
+	SlotsNumber            int    `json:"slotsNumber"`
+	FreeSlots              int    `json:"freeSlots"`
+}
+
+// Job is one job, as /jobs/overview lists it.
+type Job struct {
+	ID        string `json:"jid"`
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	StartTime int64  `json:"start-time"`
+	EndTime   int64  `json:"end-time"`
+	Duration  int64  `json:"duration"`
+}
+
+// Backend is what the REST API shows: the JobManager's state. Its methods
+// are called concurrently, from request goroutines.
+type Backend interface {
+	TaskManagers(ctx context.Context) ([]TaskManager, error)
+	Jobs(ctx context.Context) ([]Job, error)
+	// Config is the cluster's configuration, by key.
+	Config() map[string]string
+}
+
+// ErrNotFound makes a handler answer 404.
+var ErrNotFound = errors.New("rest: not found")
+
+// Server serves the REST API of a Backend.
+type Server struct {
+	backend Backend
+	version string
+	log     *slog.Logger
+	mux     *http.ServeMux
+	routes  []string // "GET /overview", for the OpenAPI check
+	srv     *http.Server
+	ln      net.Listener
+	serving sync.WaitGroup
+}
+
+// NewServer returns the REST server of backend.
+func NewServer(backend Backend, version string, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{backend: backend, version: version, log: log, mux: http.NewServeMux()}
+	s.route("GET /overview", s.overview)
+	s.route("GET /config", s.config)
+	s.route("GET /jobmanager/config", s.jobManagerConfig)
+	s.route("GET /taskmanagers", s.taskManagers)
+	s.route("GET /taskmanagers/{tmid}", s.taskManager)
+	s.route("GET /jobs", s.jobs)
+	s.route("GET /jobs/overview", s.jobsOverview)
+	s.mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openAPI)
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("Not found: %s", r.URL.Path))
+	})
+	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	return s
+}
+
+func (s *Server) route(pattern string, h func(r *http.Request) (any, error)) {
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			writeError(w, http.StatusNotFound, err.Error())
+		case err != nil:
+			s.log.Warn("rest: request failed", "path", r.URL.Path, "error", err)
+			writeError(w, http.StatusInternalServerError, err.Error())
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(v)
+		}
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string][]string{"errors": {msg}})
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Listen binds the server to addr and serves until Close.
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("rest: listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("rest: server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	s.serving.Wait()
+	return err
+}
+
+func (s *Server) overview(r *http.Request) (any, error) {
+	tms, err := s.backend.TaskManagers(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := s.backend.Jobs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	o := struct {
+		TaskManagers   int    `json:"taskmanagers"`
+		SlotsTotal     int    `json:"slots-total"`
+		SlotsAvailable int    `json:"slots-available"`
+		JobsRunning    int    `json:"jobs-running"`
+		JobsFinished   int    `json:"jobs-finished"`
+		JobsCancelled  int    `json:"jobs-cancelled"`
+		JobsFailed     int    `json:"jobs-failed"`
+		Version        string `json:"flink-version"`
+		Commit         string `json:"flink-commit"`
+	}{TaskManagers: len(tms), Version: s.version}
+	for _, tm := range tms {
+		o.SlotsTotal += tm.SlotsNumber
+		o.SlotsAvailable += tm.FreeSlots
+	}
+	for _, j := range jobs {
+		switch j.State {
+		case "FINISHED":
+			o.JobsFinished++
+		case "CANCELED":
+			o.JobsCancelled++
+		case "FAILED":
+			o.JobsFailed++
+		default:
+			o.JobsRunning++
+		}
+	}
+	return o, nil
+}
+
+func (s *Server) config(*http.Request) (any, error) {
+	_, offset := time.Now().Zone()
+	return struct {
+		RefreshInterval int64           `json:"refresh-interval"`
+		TimezoneName    string          `json:"timezone-name"`
+		TimezoneOffset  int             `json:"timezone-offset"`
+		Version         string          `json:"flink-version"`
+		Revision        string          `json:"flink-revision"`
+		Features        map[string]bool `json:"features"`
+	}{3000, time.Local.String(), offset * 1000, s.version, "", map[string]bool{"web-submit": false, "web-cancel": true}}, nil
+}
+
+// jobManagerConfig lists the configuration as Flink does: key and value
+// pairs.
+func (s *Server) jobManagerConfig(*http.Request) (any, error) {
+	type kv struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	}
+	conf := s.backend.Config()
+	list := make([]kv, 0, len(conf))
+	for k, v := range conf {
+		list = append(list, kv{k, v})
+	}
+	sortKV(list, func(x kv) string { return x.Key })
+	return list, nil
+}
+
+func (s *Server) taskManagers(r *http.Request) (any, error) {
+	tms, err := s.backend.TaskManagers(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	if tms == nil {
+		tms = []TaskManager{}
+	}
+	return map[string][]TaskManager{"taskmanagers": tms}, nil
+}
+
+func (s *Server) taskManager(r *http.Request) (any, error) {
+	tms, err := s.backend.TaskManagers(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	id := r.PathValue("tmid")
+	for _, tm := range tms {
+		if tm.ID == id {
+			return tm, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no task manager %s", ErrNotFound, id)
+}
+
+func (s *Server) jobs(r *http.Request) (any, error) {
+	jobs, err := s.backend.Jobs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	type status struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	list := make([]status, 0, len(jobs))
+	for _, j := range jobs {
+		list = append(list, status{j.ID, j.State})
+	}
+	return map[string][]status{"jobs": list}, nil
+}
+
+func (s *Server) jobsOverview(r *http.Request) (any, error) {
+	jobs, err := s.backend.Jobs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	if jobs == nil {
+		jobs = []Job{}
+	}
+	return map[string][]Job{"jobs": jobs}, nil
+}
