@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -135,5 +139,44 @@ func TestClusterProcesses(t *testing.T) {
 	}
 	if err := jm.Wait(); err != nil {
 		t.Fatalf("the JobManager ended with %v after SIGTERM", err)
+	}
+}
+
+// TestClusterStartStop starts a local cluster with two TaskManagers in the
+// background, finds both registered, and stops it: no process is left.
+func TestClusterStartStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildRunnel(t)
+	dir := t.TempDir()
+	args := []string{"cluster", "start", "--dir", dir, "--taskmanagers", "2", "-Djobmanager.rpc.address=127.0.0.1",
+		"-Djobmanager.rpc.port=0", "-Drest.port=0", "-Drest.bind-address=127.0.0.1", "-Dtaskmanager.numberOfTaskSlots=2",
+		"-Dheartbeat.interval=50ms", "-Dheartbeat.timeout=500ms"}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	t.Cleanup(func() { _ = exec.Command(bin, "cluster", "stop", "--dir", dir).Run() })
+	if err != nil {
+		t.Fatalf("cluster start: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`REST API at http://(\S+),`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("cluster start said %q", out)
+	}
+	waitFor(t, string(m[1]), 2)
+	pids, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "cluster", "stop", "--dir", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "3 processes") {
+		t.Fatalf("cluster stop: %v: %s", err, out)
+	}
+	for _, f := range strings.Fields(string(pids)) {
+		pid, _ := strconv.Atoi(f)
+		if syscall.Kill(pid, 0) == nil {
+			// A zombie child of the reaper counts as gone once it exited.
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
+				t.Errorf("process %d still runs after cluster stop", pid)
+			}
+		}
 	}
 }

@@ -42,7 +42,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return jobs.UsageError{Err: err} })
-	root.AddCommand(newRunCommand(), newVersionCommand(), newNexmarkCommand(), newJobManagerCommand(), newTaskManagerCommand())
+	root.AddCommand(newRunCommand(), newVersionCommand(), newNexmarkCommand(), newJobManagerCommand(), newTaskManagerCommand(), newClusterCommand())
 	return root
 }
 

@@ -1,9 +1,11 @@
 // Command runnel is runnel's one binary: it runs the jobs that ship with it
-// on the embedded mini-cluster, and will grow the subcommands of Flink's
-// `flink` and cluster entry points.
+// on the embedded mini-cluster, and the processes of a cluster.
 //
-//	runnel run wordcount --input PATH --output PATH
-//	runnel run socketwordcount --port 9999
+//	runnel run [--parallelism N] [--fromSavepoint PATH] wordcount --input PATH --output PATH
+//	runnel nexmark run --query q5 --events 10000000
+//	runnel jobmanager [--config FILE] [-D key=value]...
+//	runnel taskmanager [--config FILE] [-D key=value]...
+//	runnel cluster start|stop
 //	runnel version
 package main
 

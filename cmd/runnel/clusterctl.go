@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runnel-io/runnel/examples/jobs"
+)
+
+// The cluster command starts and stops a local standalone cluster, as
+// Flink's start-cluster.sh and stop-cluster.sh do: a JobManager and
+// TaskManagers as background processes, their logs and process IDs in one
+// directory.
+func newClusterCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster start|stop",
+		Short: "Start or stop a local standalone cluster (a JobManager and TaskManagers)",
+	}
+	var f configFlags
+	var dir string
+	var taskManagers int
+	startCmd := &cobra.Command{
+		Use:   "start [--dir DIR] [--taskmanagers N] [--config FILE] [-D key=value]...",
+		Short: "Start a JobManager and N TaskManagers in the background",
+		Args:  usage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if taskManagers < 0 {
+				return jobs.UsageError{Err: fmt.Errorf("runnel cluster start: --taskmanagers %d: must not be negative", taskManagers)}
+			}
+			if _, err := f.load(); err != nil {
+				return err
+			}
+			rest, err := startCluster(cmd.Context(), dir, f, taskManagers)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster started: REST API at http://%s, logs in %s\n", rest, dir)
+			return nil
+		},
+	}
+	f.add(startCmd)
+	startCmd.Flags().IntVar(&taskManagers, "taskmanagers", 1, "number of TaskManagers to start")
+	stopCmd := &cobra.Command{
+		Use:   "stop [--dir DIR]",
+		Short: "Stop the cluster started in DIR",
+		Args:  usage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := stopCluster(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster stopped: %d processes\n", n)
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{startCmd, stopCmd} {
+		c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "runnel-cluster"), "`directory` of the cluster's logs and process IDs")
+	}
+	cmd.AddCommand(startCmd, stopCmd)
+	return cmd
+}
+
+var listeningLine = regexp.MustCompile(`"jobmanager listening" rpc=(\S+) rest=(\S+)`)
+
+// startCluster starts the processes and returns the REST address once the
+// JobManager listens.
+func startCluster(ctx context.Context, dir string, f configFlags, taskManagers int) (string, error) {
+	if pids, _ := readPIDs(dir); len(pids) > 0 {
+		return "", fmt.Errorf("runnel cluster start: a cluster started in %s is still running (runnel cluster stop --dir %s)", dir, dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("runnel cluster start: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("runnel cluster start: %w", err)
+	}
+	args := []string{}
+	if f.path != "" {
+		args = append(args, "--config", f.path)
+	}
+	for _, o := range f.overrides {
+		args = append(args, "-D"+o)
+	}
+	jmLog := filepath.Join(dir, "jobmanager.log")
+	if err := spawn(dir, self, append([]string{"jobmanager"}, args...), jmLog); err != nil {
+		return "", err
+	}
+	rpcAddr, rest, err := waitListening(ctx, jmLog)
+	if err != nil {
+		_, _ = stopCluster(dir)
+		return "", err
+	}
+	host, port, _ := net.SplitHostPort(rpcAddr)
+	for i := range taskManagers {
+		tmArgs := append([]string{"taskmanager"}, args...)
+		tmArgs = append(tmArgs, "-Djobmanager.rpc.address="+host, "-Djobmanager.rpc.port="+port)
+		if err := spawn(dir, self, tmArgs, filepath.Join(dir, fmt.Sprintf("taskmanager-%d.log", i+1))); err != nil {
+			_, _ = stopCluster(dir)
+			return "", err
+		}
+	}
+	return rest, nil
+}
+
+// spawn starts a process in a session of its own, so that it outlives the
+// command, and records its process ID.
+func spawn(dir, bin string, args []string, logPath string) error {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("runnel cluster start: %w", err)
+	}
+	defer log.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("runnel cluster start: %s: %w", args[0], err)
+	}
+	pids, err := os.OpenFile(filepath.Join(dir, "pids"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("runnel cluster start: %w", err)
+	}
+	defer pids.Close()
+	_, err = fmt.Fprintln(pids, cmd.Process.Pid)
+	_ = cmd.Process.Release()
+	return err
+}
+
+// waitListening waits until the JobManager's log says where it listens.
+func waitListening(ctx context.Context, logPath string) (rpc, rest string, err error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(logPath); err == nil {
+			sc := bufio.NewScanner(strings.NewReader(string(b)))
+			for sc.Scan() {
+				if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
+					return m[1], m[2], nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	b, _ := os.ReadFile(logPath)
+	return "", "", fmt.Errorf("runnel cluster start: the JobManager did not start; its log %s says:\n%s", logPath, b)
+}
+
+// readPIDs reads the process IDs of the cluster in dir that still run.
+func readPIDs(dir string) ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, l := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(l)
+		if err != nil {
+			continue
+		}
+		if syscall.Kill(pid, 0) == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// stopCluster stops the processes of the cluster in dir: SIGTERM, and
+// SIGKILL to those still running after ten seconds.
+func stopCluster(dir string) (int, error) {
+	pids, err := readPIDs(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("runnel cluster stop: no cluster was started in %s", dir)
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err := os.Remove(filepath.Join(dir, "pids")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return len(pids), fmt.Errorf("runnel cluster stop: %w", err)
+	}
+	return len(pids), nil
+}
