@@ -32,6 +32,8 @@ func buildRunnel(t *testing.T) string {
 func start(t *testing.T, bin string, args ...string) (*exec.Cmd, io.Reader) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	// Dies with the test binary, even if the test is killed by a timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

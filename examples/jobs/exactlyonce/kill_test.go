@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func TestKilledProcessResumesFromItsLatestCheckpoint(t *testing.T) {
 
 	first := exec.Command(bin, append(args, "--rate", "4000")...)
 	first.Stderr = os.Stderr
+	first.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +69,7 @@ func TestKilledProcessResumesFromItsLatestCheckpoint(t *testing.T) {
 	t.Logf("killed with %d lines written; resuming from %s", n, latest)
 
 	second := exec.Command(bin, append(args, "--from-savepoint", latest)...)
+	second.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if b, err := second.CombinedOutput(); err != nil {
 		t.Fatalf("resumed run: %v\n%s", err, b)
 	}
