@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
+	"github.com/runnel-io/runnel/internal/serial"
 	"github.com/runnel-io/runnel/runtime/clock"
 )
 
@@ -31,10 +30,7 @@ type Service struct {
 	log      *slog.Logger
 	listener Listener
 
-	mu     sync.Mutex
-	queue  []func()
-	signal chan struct{}
-	done   chan struct{} // closed when Run returns
+	loop *serial.Loop // the goroutine that owns the core
 }
 
 // NewService returns the service of a resource manager with driver;
@@ -54,43 +50,22 @@ func NewService(cfg rm.Config, driver rm.Driver, listener Listener, clk clock.Cl
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{sm: sm, driver: driver, clk: clk, log: log, listener: listener,
-		signal: make(chan struct{}, 1), done: make(chan struct{})}, nil
+	return &Service{sm: sm, driver: driver, clk: clk, log: log, listener: listener, loop: serial.New()}, nil
 }
 
 // ErrStopped is returned by calls on a service whose Run returned.
-var ErrStopped = errors.New("jobmanager: the resource manager stopped")
+var ErrStopped = serial.ErrStopped
 
 func (s *Service) now() int64 { return s.clk.Now().UnixMilli() }
 
-func (s *Service) do(fn func()) {
-	s.mu.Lock()
-	s.queue = append(s.queue, fn)
-	s.mu.Unlock()
-	select {
-	case s.signal <- struct{}{}:
-	default:
-	}
-}
+func (s *Service) do(fn func()) { s.loop.Do(fn) }
 
 // call runs fn on the service's goroutine and waits for it.
-func (s *Service) call(ctx context.Context, fn func()) error {
-	ran := make(chan struct{})
-	s.do(func() { fn(); close(ran) })
-	select {
-	case <-ran:
-		return nil
-	case <-s.done:
-		return ErrStopped
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Service) call(ctx context.Context, fn func()) error { return s.loop.Call(ctx, fn) }
 
 // Run starts the driver and serves until ctx is done; then it closes the
 // driver (the process driver stops its workers) and returns.
 func (s *Service) Run(ctx context.Context) error {
-	defer close(s.done)
 	if err := s.driver.Start(ctx, events{s}); err != nil {
 		return fmt.Errorf("jobmanager: start the resource manager driver: %w", err)
 	}
@@ -99,45 +74,12 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Warn("closing the resource manager's driver", "error", err)
 		}
 	}()
-	var timer clock.Timer
-	tick := make(chan struct{}, 1)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	var batch []func()
-	for {
-		s.mu.Lock()
-		batch = append(batch[:0], s.queue...)
-		clear(s.queue)
-		s.queue = s.queue[:0]
-		s.mu.Unlock()
-		for _, fn := range batch {
-			fn()
-		}
-		clear(batch)
+	s.loop.Run(ctx, s.clk, func() (int64, bool) {
 		s.sm.Tick(s.now())
 		s.act(ctx)
-		if timer != nil {
-			timer.Stop()
-			timer = nil
-		}
-		if at, ok := s.sm.NextDeadline(); ok {
-			timer = s.clk.AfterFunc(max(time.Duration(at-s.now())*time.Millisecond, 0), func() {
-				select {
-				case tick <- struct{}{}:
-				default:
-				}
-			})
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.signal:
-		case <-tick:
-		}
-	}
+		return s.sm.NextDeadline()
+	})
+	return nil
 }
 
 // act carries out the core's actions.

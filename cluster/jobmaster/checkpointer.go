@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
+	"github.com/runnel-io/runnel/internal/serial"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/clock"
@@ -47,9 +47,8 @@ type Checkpointer struct {
 	job     checkpoint.Job
 	opCoord []OperatorCoordinator
 
+	loop      *serial.Loop // the driver goroutine
 	mu        sync.Mutex
-	queue     []func() // run on the driver goroutine, in order
-	signal    chan struct{}
 	locations map[int64]storage.Location // guarded by mu: read by uploads
 
 	// Owned by the driver goroutine.
@@ -60,12 +59,12 @@ type Checkpointer struct {
 	latestMD  *checkpoint.Metadata
 	latestLoc string
 
-	stopped    chan struct{} // closed when Run has returned
-	finalStats checkpoint.Stats
+	finalStats checkpoint.Stats // set when Run returns, before finished is closed
+	finished   chan struct{}
 }
 
 // ErrStopped is returned by calls on a checkpointer whose Run returned.
-var ErrStopped = errors.New("jobmaster: the job's checkpoints have stopped")
+var ErrStopped = serial.ErrStopped
 
 type savepointResult struct {
 	path string
@@ -94,41 +93,21 @@ func NewCheckpointer(cfg checkpoint.Config, job checkpoint.Job, coords []Operato
 	}
 	return &Checkpointer{
 		coord: co, storage: st, jobID: job.ID, clk: clk, log: log, job: job, opCoord: coords,
-		signal:    make(chan struct{}, 1),
+		loop:      serial.New(),
+		finished:  make(chan struct{}),
 		locations: map[int64]storage.Location{},
 		running:   map[int]operator.Coordinator{},
 		waiters:   map[int64]chan<- savepointResult{},
 		failed:    make(chan error, 1),
 		latestMD:  restored, latestLoc: location,
-		stopped: make(chan struct{}),
 	}, nil
 }
 
 // do queues fn for the driver goroutine.
-func (c *Checkpointer) do(fn func()) {
-	c.mu.Lock()
-	c.queue = append(c.queue, fn)
-	c.mu.Unlock()
-	select {
-	case c.signal <- struct{}{}:
-	default:
-	}
-}
+func (c *Checkpointer) do(fn func()) { c.loop.Do(fn) }
 
-// call runs fn on the driver goroutine and waits for it; it returns ctx's
-// error if ctx is done first.
-func (c *Checkpointer) call(ctx context.Context, fn func()) error {
-	done := make(chan struct{})
-	c.do(func() { fn(); close(done) })
-	select {
-	case <-done:
-		return nil
-	case <-c.stopped:
-		return ErrStopped
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// call runs fn on the driver goroutine and waits for it.
+func (c *Checkpointer) call(ctx context.Context, fn func()) error { return c.loop.Call(ctx, fn) }
 
 // Failed receives the reason when too many checkpoints failed in a row
 // (execution.checkpointing.tolerable-failed-checkpoints): the job must
@@ -138,55 +117,18 @@ func (c *Checkpointer) Failed() <-chan error { return c.failed }
 // Run drives the checkpoints until ctx is done. It is the one goroutine
 // that touches the coordinator.
 func (c *Checkpointer) Run(ctx context.Context) {
-	var timer clock.Timer
-	var timerAt int64
-	tick := make(chan struct{}, 1)
 	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
 		c.coord.Stop(c.now())
 		c.execute(ctx)
 		c.closeCoordinators()
-		c.mu.Lock()
 		c.finalStats = c.coord.Stats()
-		c.mu.Unlock()
-		close(c.stopped)
+		close(c.finished)
 	}()
-	var batch []func()
-	for {
-		c.mu.Lock()
-		batch = append(batch[:0], c.queue...)
-		clear(c.queue)
-		c.queue = c.queue[:0]
-		c.mu.Unlock()
-		for _, fn := range batch {
-			fn()
-		}
-		clear(batch)
+	c.loop.Run(ctx, c.clk, func() (int64, bool) {
 		c.coord.Tick(c.now())
 		c.execute(ctx)
-		if at, ok := c.coord.NextDeadline(); ok && (timer == nil || at != timerAt) {
-			if timer != nil {
-				timer.Stop()
-			}
-			timerAt = at
-			d := time.Duration(at-c.now()) * time.Millisecond
-			timer = c.clk.AfterFunc(max(d, 0), func() {
-				select {
-				case tick <- struct{}{}:
-				default:
-				}
-			})
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.signal:
-		case <-tick:
-			timer = nil
-		}
-	}
+		return c.coord.NextDeadline()
+	})
 }
 
 func (c *Checkpointer) now() int64 { return c.clk.Now().UnixMilli() }
@@ -455,8 +397,7 @@ func (c *Checkpointer) Stats(ctx context.Context) (checkpoint.Stats, error) {
 	var s checkpoint.Stats
 	err := c.call(ctx, func() { s = c.coord.Stats() })
 	if errors.Is(err, ErrStopped) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
+		<-c.finished
 		return c.finalStats, nil
 	}
 	return s, err
