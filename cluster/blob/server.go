@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/runnel-io/runnel/internal/httpserve"
 )
 
 // DefaultMaxSize is the largest blob a server accepts by default: 1 GiB.
@@ -38,8 +38,7 @@ type Server struct {
 	dir     string
 	maxSize int64
 	log     *slog.Logger
-	srv     *http.Server
-	ln      net.Listener
+	http    *httpserve.Server
 }
 
 // NewServer returns a server storing blobs in dir (created if missing),
@@ -54,34 +53,21 @@ func NewServer(dir string, maxSize int64, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{dir: dir, maxSize: maxSize, log: log}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	return s, nil
+	return &Server{dir: dir, maxSize: maxSize, log: log}, nil
 }
 
 // Listen binds the server to addr ("host:port"; port 0 picks a free one)
 // and serves until Close; Addr then reports the bound address.
-func (s *Server) Listen(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("blob: listen on %s: %w", addr, err)
-	}
-	s.ln = ln
-	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("blob server stopped", "error", err)
-		}
-	}()
-	return nil
+func (s *Server) Listen(addr string) (err error) {
+	s.http, err = httpserve.Listen("blob", addr, s, s.log)
+	return err
 }
 
 // Addr is the address the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.http.Addr() }
 
 // Close stops the server and waits for the requests in progress.
-func (s *Server) Close(ctx context.Context) error {
-	return s.srv.Shutdown(ctx)
-}
+func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/runnel-io/runnel/internal/httpserve"
 )
 
 //go:embed openapi.yaml
@@ -56,9 +56,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	routes  []string // "GET /overview", for the OpenAPI check
-	srv     *http.Server
-	ln      net.Listener
-	serving sync.WaitGroup
+	http    *httpserve.Server
 }
 
 // NewServer returns the REST server of backend.
@@ -81,7 +79,6 @@ func NewServer(backend Backend, version string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Not found: %s", r.URL.Path))
 	})
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
 
@@ -112,31 +109,16 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Listen binds the server to addr and serves until Close.
-func (s *Server) Listen(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("rest: listen on %s: %w", addr, err)
-	}
-	s.ln = ln
-	s.serving.Add(1)
-	go func() {
-		defer s.serving.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("rest: server stopped", "error", err)
-		}
-	}()
-	return nil
+func (s *Server) Listen(addr string) (err error) {
+	s.http, err = httpserve.Listen("rest", addr, s.mux, s.log)
+	return err
 }
 
 // Addr is the address the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.http.Addr() }
 
 // Close stops the server.
-func (s *Server) Close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	s.serving.Wait()
-	return err
-}
+func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
 
 func (s *Server) overview(r *http.Request) (any, error) {
 	tms, err := s.backend.TaskManagers(r.Context())

@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/runnel-io/runnel/internal/httpserve"
 )
 
 // Version is the wire version of the control-plane messages.
@@ -47,11 +46,9 @@ func Errorf(code, format string, args ...any) error {
 // Server serves the methods registered on it. Register all methods before
 // Listen; after that it is safe for concurrent use.
 type Server struct {
-	mux     map[string]func(ctx context.Context, body []byte) (any, error)
-	log     *slog.Logger
-	srv     *http.Server
-	ln      net.Listener
-	serving sync.WaitGroup
+	mux  map[string]func(ctx context.Context, body []byte) (any, error)
+	log  *slog.Logger
+	http *httpserve.Server
 }
 
 // NewServer returns a server without methods.
@@ -59,9 +56,7 @@ func NewServer(log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{mux: map[string]func(context.Context, []byte) (any, error){}, log: log}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	return s
+	return &Server{mux: map[string]func(context.Context, []byte) (any, error){}, log: log}
 }
 
 // Handle registers the method name, served by fn. It panics if name is
@@ -146,31 +141,16 @@ func writeError(w http.ResponseWriter, status int, e *Error) {
 }
 
 // Listen binds the server to addr and serves until Close.
-func (s *Server) Listen(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("rpc: listen on %s: %w", addr, err)
-	}
-	s.ln = ln
-	s.serving.Add(1)
-	go func() {
-		defer s.serving.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("rpc: server stopped", "error", err)
-		}
-	}()
-	return nil
+func (s *Server) Listen(addr string) (err error) {
+	s.http, err = httpserve.Listen("rpc", addr, s, s.log)
+	return err
 }
 
 // Addr is the address the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.http.Addr() }
 
 // Close stops the server, waiting for calls in progress until ctx is done.
-func (s *Server) Close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	s.serving.Wait()
-	return err
-}
+func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
 
 // Client calls methods of servers. It is safe for concurrent use.
 type Client struct {
