@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
+	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/clock"
@@ -229,7 +230,7 @@ func (j *Job) wire(attempt int, restore *jobmaster.Restore, gateways map[int][]o
 						return nil, fmt.Errorf("minicluster: edge %v: no channel from subtask %d to consumer %d", e, s, i)
 					}
 				}
-				pool := network.NewPool(opts.SegmentSize, len(targets)*(opts.ChannelCapacity+2))
+				pool := network.NewPool(opts.SegmentSize, worker.PoolLimit(len(targets), opts.ChannelCapacity))
 				pools = append(pools, pool)
 				d.Outputs = append(d.Outputs, task.OutputChannels{Edge: e, Targets: targets, Pool: pool})
 			}
