@@ -181,6 +181,9 @@ func (t *Task) takeCheckpoint(b *network.Barrier) error {
 			return err
 		}
 	}
+	if b.Options.Terminate {
+		t.suspended = b.ID // nothing more leaves the task until it completes or fails
+	}
 	t.uploads.Add(1)
 	go func() {
 		defer t.uploads.Done()
@@ -312,13 +315,7 @@ func (t *Task) triggered(b *network.Barrier) error {
 			return err
 		}
 	}
-	if err := t.takeCheckpoint(b); err != nil {
-		return err
-	}
-	if b.Options.Terminate {
-		t.suspended = b.ID // no more records until the savepoint completes or fails
-	}
-	return nil
+	return t.takeCheckpoint(b)
 }
 
 func (t *Task) completed(id int64, opts checkpoint.Options) error {

@@ -45,7 +45,10 @@ func (o probeOp) Collect(v int64, _ int64) error {
 	o.p.add(fmt.Sprint(v))
 	return nil
 }
-func (o probeOp) EmitWatermark(int64) error      { return nil }
+func (o probeOp) EmitWatermark(wm int64) error {
+	o.p.add(fmt.Sprintf("wm %d", wm))
+	return nil
+}
 func (o probeOp) EmitWatermarkStatus(bool) error { return nil }
 func (o probeOp) SnapshotState(cp operator.Checkpoint) error {
 	o.p.add(fmt.Sprintf("snapshot %d", cp.ID))
@@ -280,3 +283,40 @@ func waitFor(p *probe, s string) []string {
 }
 
 func runtimeGosched() { runtime.Gosched() }
+
+// watermark sends watermark wm on gate channel ch.
+func watermark(t *testing.T, gate *network.InputGate, ch int, wm int64) {
+	t.Helper()
+	c, _ := codec.For[int64]()
+	w := network.NewRecordWriter[int64](context.Background(), c, only{}, []network.Sender{gate.Channel(ch)}, network.NewPool(1024, 4))
+	if err := w.EmitWatermark(wm); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoppedChannelHoldsTheWatermark: a producer that stopped with a
+// savepoint (EndOfPartition without EndOfData) does not let the other
+// channels' watermarks advance event time after the savepoint; one whose
+// input ended does.
+func TestStoppedChannelHoldsTheWatermark(t *testing.T) {
+	for _, ended := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ended=%v", ended), func(t *testing.T) {
+			_, p, _, gate, _, _ := alignmentTask(t, false)
+			watermark(t, gate, 0, 5)
+			watermark(t, gate, 1, 10)
+			waitFor(p, "wm 5")
+			if ended {
+				event(t, gate, 0, network.Buffer{Kind: network.EndOfData})
+			}
+			event(t, gate, 0, network.Buffer{Kind: network.EndOfPartition})
+			send(t, gate, 1, 7) // a record after channel 0's end: its log entry orders the check
+			log := waitFor(p, "7")
+			if got := slices.Contains(log, "wm 10"); got != ended {
+				t.Fatalf("log %q: watermark 10 emitted = %v, want %v", log, got, ended)
+			}
+		})
+	}
+}

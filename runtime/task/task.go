@@ -91,8 +91,9 @@ type Task struct {
 	// stopped: an input channel ended without EndOfData (its producer
 	// stopped with a savepoint), so the chain's input never ends.
 	stopped bool
-	// suspended is the ID of the stop-with-savepoint the source waits for
-	// (it polls no records meanwhile), 0 if none.
+	// suspended is the ID of the stop with a savepoint whose barrier the
+	// task has passed, 0 if none: until it completes or fails, a source
+	// polls no records and no task fires processing-time callbacks.
 	suspended int64
 }
 
@@ -336,7 +337,7 @@ func (t *Task) poll(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.timers.wake:
+	case <-t.wake():
 		return t.timers.fire()
 	case <-t.mail.signal:
 		return t.handleMail()
@@ -354,8 +355,31 @@ func (t *Task) wait(ctx context.Context, ready <-chan struct{}) error {
 	select {
 	case <-ready:
 		return nil
-	case <-t.timers.wake:
+	case <-t.wake():
 		return t.timers.fire()
+	case <-t.mail.signal:
+		return t.handleMail()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wake is where processing-time callbacks signal that they are due; nil
+// (never ready) while a stop with a savepoint is under way, so that nothing
+// leaves the task after the savepoint's barrier.
+func (t *Task) wake() <-chan struct{} {
+	if t.suspended != 0 {
+		return nil
+	}
+	return t.timers.wake
+}
+
+// waitMail flushes and blocks until mail arrives or ctx is done.
+func (t *Task) waitMail(ctx context.Context) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	select {
 	case <-t.mail.signal:
 		return t.handleMail()
 	case <-ctx.Done():
@@ -365,13 +389,24 @@ func (t *Task) wait(ctx context.Context, ready <-chan struct{}) error {
 
 func (t *Task) runSource(ctx context.Context) error {
 	for !t.ending {
-		if err := t.poll(ctx); err != nil {
-			return err
+		if t.suspended == 0 {
+			if err := t.poll(ctx); err != nil {
+				return err
+			}
 		}
 		if t.ending {
 			break
 		}
-		if t.inputEnded || t.suspended != 0 {
+		if t.suspended != 0 {
+			// Stopping with a savepoint: nothing leaves the source after the
+			// barrier, not even a watermark from a timer, until the savepoint
+			// completes (the task ends) or fails (it goes on).
+			if err := t.waitMail(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if t.inputEnded {
 			if err := t.wait(ctx, nil); err != nil {
 				return err
 			}
@@ -448,11 +483,16 @@ func (t *Task) channelDataEnded(ch int, ended bool) error {
 		return nil
 	}
 	t.dataEnded[ch] = true
+	if !ended {
+		// The producer stopped with a savepoint: its stream is suspended,
+		// not ended, so its watermark keeps holding event time back (an
+		// ended channel would let the others' watermarks fire windows
+		// after the savepoint).
+		t.stopped = true
+		return nil
+	}
 	if err := t.valves[t.inputOf[ch]].end(t.localOf[ch]); err != nil {
 		return err
-	}
-	if !ended {
-		t.stopped = true
 	}
 	for _, e := range t.dataEnded {
 		if !e {
