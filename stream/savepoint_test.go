@@ -27,6 +27,26 @@ func windowCounts(env *Environment, count int64, rate float64, seen *atomic.Int6
 	return sums.Collect()
 }
 
+// within waits until cond holds, failing the test after a minute (so that
+// a stuck job fails the test instead of hanging the suite).
+func within(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s after a minute", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stopCtx bounds a stop with a savepoint to a minute.
+func stopCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func sum(vs []int64) int64 {
 	var s int64
 	for _, v := range vs {
@@ -50,7 +70,7 @@ func TestStopWithSavepointAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // let it get somewhere; nothing depends on how far
-	sp, err := c.StopWithSavepoint(context.Background(), dir, false)
+	sp, err := c.StopWithSavepoint(stopCtx(t), dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +108,7 @@ func TestStopWithSavepointDrainFiresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if _, err := c.StopWithSavepoint(context.Background(), dir, true); err != nil {
+	if _, err := c.StopWithSavepoint(stopCtx(t), dir, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Wait(); err != nil {
@@ -137,10 +157,8 @@ func TestProcessingTimeTimersSurviveASavepoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for seen.Load() < 1000 { // records 0, 1 and 2 are long past
-		time.Sleep(time.Millisecond)
-	}
-	sp, err := c.StopWithSavepoint(context.Background(), dir, false)
+	within(t, "records 0, 1 and 2 to be long past", func() bool { return seen.Load() >= 1000 })
+	sp, err := c.StopWithSavepoint(stopCtx(t), dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,13 +177,9 @@ func TestProcessingTimeTimersSurviveASavepoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for seen.Load() == 0 { // restored and running
-		time.Sleep(time.Millisecond)
-	}
+	within(t, "the restored job to run", func() bool { return seen.Load() > 0 })
 	clk.Advance(2 * time.Second)
-	for fired.Load() < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	within(t, "the restored timers to fire", func() bool { return fired.Load() >= 3 })
 	c.Cancel()
 	_ = c.Wait()
 	vs := got.Values()
