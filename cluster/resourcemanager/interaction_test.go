@@ -51,76 +51,26 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
+	"github.com/runnel-io/runnel/internal/script"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite the expected outputs of testdata/*.txt with what the SlotManager produces")
 
 func TestScripts(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no scripts in testdata/")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			runScript(t, file)
-		})
-	}
+	script.Files(t, "testdata/*.txt", *rewrite, func(t *testing.T, file string) script.Runner {
+		s := &scriptState{t: t, file: file}
+		return s.run
+	})
 }
 
-func runScript(t *testing.T, file string) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	var out strings.Builder
-	s := &script{t: t, file: file}
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		if trimmed := strings.TrimSpace(line); trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			out.WriteString(line + "\n")
-			continue
-		}
-		cmdLine := i + 1
-		if i+1 >= len(lines) || lines[i+1] != "----" {
-			t.Fatalf("%s:%d: a command must be followed by a line \"----\"", file, cmdLine)
-		}
-		i += 2
-		var want []string
-		for ; i < len(lines) && lines[i] != ""; i++ {
-			want = append(want, lines[i])
-		}
-		got := s.run(cmdLine, line)
-		if !*rewrite && !slices.Equal(got, want) {
-			t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", file, cmdLine, line,
-				strings.Join(got, "\n"), strings.Join(want, "\n"))
-		}
-		out.WriteString(line + "\n----\n" + strings.Join(got, "\n") + "\n")
-		if i < len(lines) {
-			out.WriteString("\n")
-		}
-	}
-	if *rewrite {
-		if err := os.WriteFile(file, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// script is the state of one file's run.
-type script struct {
+// scriptState is the state of one file's run.
+type scriptState struct {
 	t    *testing.T
 	file string
 	h    *harness
@@ -128,9 +78,9 @@ type script struct {
 }
 
 // run runs one command and returns its output lines.
-func (s *script) run(line int, cmdLine string) []string {
+func (s *scriptState) run(line int, cmdLine string) []string {
 	where := fmt.Sprintf("%s:%d", s.file, line)
-	fields, err := splitFields(cmdLine)
+	fields, err := script.SplitFields(cmdLine)
 	if err != nil {
 		s.t.Fatalf("%s: %v", where, err)
 	}
@@ -288,7 +238,7 @@ func (s *script) run(line int, cmdLine string) []string {
 	return result
 }
 
-func (s *script) newSlotManager(where string, kv map[string]string, fail func(string, ...any) []string) []string {
+func (s *scriptState) newSlotManager(where string, kv map[string]string, fail func(string, ...any) []string) []string {
 	var cfg rm.Config
 	mode := rm.Active
 	for k, v := range kv {
@@ -347,33 +297,6 @@ func parseTime(v string) (int64, error) {
 
 // splitFields splits a command line at spaces, keeping double-quoted
 // values (key="a b") together and unquoting them.
-func splitFields(line string) ([]string, error) {
-	var fields []string
-	var cur strings.Builder
-	inQuote, inField := false, false
-	for _, r := range line {
-		switch {
-		case r == '"':
-			inQuote, inField = !inQuote, true
-		case r == ' ' && !inQuote:
-			if inField {
-				fields = append(fields, cur.String())
-				cur.Reset()
-				inField = false
-			}
-		default:
-			cur.WriteRune(r)
-			inField = true
-		}
-	}
-	if inQuote {
-		return nil, errors.New("unterminated quote")
-	}
-	if inField {
-		fields = append(fields, cur.String())
-	}
-	return fields, nil
-}
 
 func formatActions(acts []rm.Action) []string {
 	var out []string
