@@ -80,18 +80,11 @@ type scriptState struct {
 // run runs one command and returns its output lines.
 func (s *scriptState) run(line int, cmdLine string) []string {
 	where := fmt.Sprintf("%s:%d", s.file, line)
-	fields, err := script.SplitFields(cmdLine)
+	c, err := script.Parse(cmdLine)
 	if err != nil {
 		s.t.Fatalf("%s: %v", where, err)
 	}
-	cmd, pos, kv := fields[0], []string{}, map[string]string{}
-	for _, f := range fields[1:] {
-		if k, v, ok := strings.Cut(f, "="); ok {
-			kv[k] = v
-		} else {
-			pos = append(pos, f)
-		}
-	}
+	cmd, pos, kv := c.Name, c.Args, c.KV
 	fail := func(format string, args ...any) []string {
 		s.t.Fatalf("%s: %s: %s", where, cmdLine, fmt.Sprintf(format, args...))
 		return nil

@@ -3,18 +3,14 @@ package resourcemanager_test
 import (
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
+	"github.com/runnel-io/runnel/internal/script"
 )
 
 func TestConfigDefaultsAndValidate(t *testing.T) {
@@ -220,43 +216,7 @@ func runRandom(t *testing.T, seed uint64, steps int, seen map[string]int) {
 // the standard library's pure packages (driver.go declares the driver
 // interface, hence context).
 func TestCoreIsDeterministic(t *testing.T) {
-	allowed := map[string]bool{
-		"context": true, "errors": true, "fmt": true, "slices": true, "time": true,
-	}
-	forbidden := map[string]bool{
-		"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true,
-		"AfterFunc": true, "NewTimer": true, "NewTicker": true, "Tick": true,
-	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			if path, _ := strconv.Unquote(imp.Path.Value); !allowed[path] {
-				t.Errorf("%s imports %s", fset.Position(imp.Pos()), path)
-			}
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.GoStmt:
-				t.Errorf("%s starts a goroutine", fset.Position(n.Pos()))
-			case *ast.SelectorExpr:
-				if x, ok := n.X.(*ast.Ident); ok && x.Name == "time" && forbidden[n.Sel.Name] {
-					t.Errorf("%s reads the clock (time.%s)", fset.Position(n.Pos()), n.Sel.Name)
-				}
-			}
-			return true
-		})
-	}
+	script.CheckCore(t, "context", "errors", "fmt", "slices", "time")
 }
 
 // TestSameEventsSameActions replays one random sequence on two

@@ -107,3 +107,31 @@ func SplitFields(line string) ([]string, error) {
 	}
 	return fields, nil
 }
+
+// Command is one parsed command line: its name, its positional arguments
+// and its key=value arguments.
+type Command struct {
+	Name string
+	Args []string
+	KV   map[string]string
+}
+
+// Parse parses a command line (see SplitFields).
+func Parse(line string) (Command, error) {
+	fields, err := SplitFields(line)
+	if err != nil {
+		return Command{}, err
+	}
+	if len(fields) == 0 {
+		return Command{}, errors.New("empty command")
+	}
+	c := Command{Name: fields[0], Args: []string{}, KV: map[string]string{}}
+	for _, f := range fields[1:] {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			c.KV[k] = v
+		} else {
+			c.Args = append(c.Args, f)
+		}
+	}
+	return c, nil
+}

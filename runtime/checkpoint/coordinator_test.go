@@ -3,17 +3,13 @@ package checkpoint_test
 import (
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/runnel-io/runnel/internal/script"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 )
 
@@ -324,44 +320,7 @@ func runRandom(t *testing.T, seed uint64, steps int, seen map[string]int) {
 // pure state machine: no goroutines, no clock, no I/O, no dependency
 // beyond the standard library's pure packages and state/keygroup.
 func TestCoreIsDeterministic(t *testing.T) {
-	allowed := map[string]bool{
-		"cmp": true, "errors": true, "fmt": true, "maps": true, "math": true,
-		"slices": true, "time": true, "github.com/runnel-io/runnel/state/keygroup": true,
-	}
-	forbidden := map[string]bool{
-		"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true,
-		"AfterFunc": true, "NewTimer": true, "NewTicker": true, "Tick": true,
-	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			if path, _ := strconv.Unquote(imp.Path.Value); !allowed[path] {
-				t.Errorf("%s imports %s", fset.Position(imp.Pos()), path)
-			}
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.GoStmt:
-				t.Errorf("%s starts a goroutine", fset.Position(n.Pos()))
-			case *ast.SelectorExpr:
-				if x, ok := n.X.(*ast.Ident); ok && x.Name == "time" && forbidden[n.Sel.Name] {
-					t.Errorf("%s reads the clock (time.%s)", fset.Position(n.Pos()), n.Sel.Name)
-				}
-			}
-			return true
-		})
-	}
+	script.CheckCore(t, "cmp", "errors", "fmt", "maps", "math", "slices", "time", "github.com/runnel-io/runnel/state/keygroup")
 }
 
 // jobSpec describes a test job: vertex v runs the operators chains[v] at
