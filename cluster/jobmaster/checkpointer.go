@@ -261,6 +261,19 @@ func (c *Checkpointer) Upload(ctx context.Context, id int64, name string, data [
 	return loc.WriteState(ctx, name, data)
 }
 
+// Location returns the path of the location of checkpoint id while it is
+// in progress: where the tasks of other processes write their state
+// (storage.Storage.Writer).
+func (c *Checkpointer) Location(id int64) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	loc := c.locations[id]
+	if loc == nil {
+		return "", false
+	}
+	return loc.Path(), true
+}
+
 // Reporter returns the tasks' side of the checkpoints.
 func (c *Checkpointer) Reporter() task.Reporter { return reporter{c} }
 

@@ -27,15 +27,8 @@ type Restore struct {
 // (state.RedistributeOperatorState). State of an operator the job no
 // longer has is an error unless allowNonRestored.
 func BuildRestore(ctx context.Context, st storage.Storage, md *checkpoint.Metadata, location string, jg *graph.JobGraph, allowNonRestored bool) (*Restore, error) {
-	nodeOf := map[string]*graph.Node{}
-	for _, n := range jg.Stream.Nodes {
-		nodeOf[jg.OperatorIDs[n.ID]] = n
-	}
-	for _, op := range md.Operators {
-		if _, ok := nodeOf[op.ID]; !ok && !allowNonRestored && hasState(op) {
-			return nil, fmt.Errorf("jobmaster: the snapshot at %s has state for operator %s (%q), which the job does not have; "+
-				"allow non-restored state (--allowNonRestoredState) to start without it", location, op.ID, op.Name)
-		}
+	if err := CheckRestore(md, location, jg, allowNonRestored); err != nil {
+		return nil, err
 	}
 	r := &Restore{Tasks: make([][]map[string]*task.OperatorRestore, len(jg.Vertices))}
 	for _, v := range jg.Vertices {
@@ -59,6 +52,23 @@ func BuildRestore(ctx context.Context, st storage.Storage, md *checkpoint.Metada
 		}
 	}
 	return r, nil
+}
+
+// CheckRestore reports whether jg can start from the snapshot md at
+// location without reading its state: state of an operator the job no
+// longer has is an error unless allowNonRestored.
+func CheckRestore(md *checkpoint.Metadata, location string, jg *graph.JobGraph, allowNonRestored bool) error {
+	ids := map[string]bool{}
+	for _, n := range jg.Stream.Nodes {
+		ids[jg.OperatorIDs[n.ID]] = true
+	}
+	for _, op := range md.Operators {
+		if !ids[op.ID] && !allowNonRestored && hasState(op) {
+			return fmt.Errorf("jobmaster: the snapshot at %s has state for operator %s (%q), which the job does not have; "+
+				"allow non-restored state (--allowNonRestoredState) to start without it", location, op.ID, op.Name)
+		}
+	}
+	return nil
 }
 
 func hasState(op checkpoint.OperatorState) bool {
@@ -150,4 +160,32 @@ func (r *reader) keyedSnapshot(h checkpoint.StateHandle) (*state.KeyedSnapshot, 
 	}
 	r.keyed[h.Path] = ks
 	return ks, nil
+}
+
+// CheckpointJob describes jg to the checkpoint coordinator, and lists the
+// coordinators of its operators.
+func CheckpointJob(id string, jg *graph.JobGraph) (checkpoint.Job, []OperatorCoordinator) {
+	cj := checkpoint.Job{ID: id}
+	var coords []OperatorCoordinator
+	for _, v := range jg.Vertices {
+		for s := range v.Parallelism {
+			t := checkpoint.TaskID{Vertex: v.ID, Subtask: s}
+			cj.Tasks = append(cj.Tasks, t)
+			if v.Head().Source {
+				cj.Sources = append(cj.Sources, t)
+			}
+		}
+		for _, n := range v.Nodes {
+			opID := jg.OperatorIDs[n.ID]
+			cj.Operators = append(cj.Operators, checkpoint.OperatorInfo{
+				ID: opID, Name: n.Name, Parallelism: v.Parallelism, MaxParallelism: jg.Stream.MaxParallelismOf(n),
+			})
+			if n.Coordinator != nil {
+				coords = append(coords, OperatorCoordinator{
+					Node: n.ID, OperatorID: opID, Vertex: v.ID, Parallelism: v.Parallelism, Factory: n.Coordinator,
+				})
+			}
+		}
+	}
+	return cj, coords
 }

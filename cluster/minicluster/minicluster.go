@@ -100,7 +100,7 @@ func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 	if _, err := j.wire(0, nil, nil); err != nil {
 		return nil, err
 	}
-	cj, coords := checkpointJob(j.id, jg)
+	cj, coords := jobmaster.CheckpointJob(j.id, jg)
 	if opts.Checkpoints == nil {
 		if opts.RestorePath != "" {
 			return nil, errors.New("minicluster: restoring from a savepoint needs checkpoint storage")
@@ -143,33 +143,6 @@ func newJobID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// checkpointJob describes jg to the checkpoint coordinator.
-func checkpointJob(id string, jg *graph.JobGraph) (checkpoint.Job, []jobmaster.OperatorCoordinator) {
-	cj := checkpoint.Job{ID: id}
-	var coords []jobmaster.OperatorCoordinator
-	for _, v := range jg.Vertices {
-		for s := range v.Parallelism {
-			t := checkpoint.TaskID{Vertex: v.ID, Subtask: s}
-			cj.Tasks = append(cj.Tasks, t)
-			if v.Head().Source {
-				cj.Sources = append(cj.Sources, t)
-			}
-		}
-		for _, n := range v.Nodes {
-			opID := jg.OperatorIDs[n.ID]
-			cj.Operators = append(cj.Operators, checkpoint.OperatorInfo{
-				ID: opID, Name: n.Name, Parallelism: v.Parallelism, MaxParallelism: jg.Stream.MaxParallelismOf(n),
-			})
-			if n.Coordinator != nil {
-				coords = append(coords, jobmaster.OperatorCoordinator{
-					Node: n.ID, OperatorID: opID, Vertex: v.ID, Parallelism: v.Parallelism, Factory: n.Coordinator,
-				})
-			}
-		}
-	}
-	return cj, coords
 }
 
 // wire builds the deployments of one attempt: fresh gates and pools.

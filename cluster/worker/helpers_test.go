@@ -256,23 +256,3 @@ func (g gateways) DeliverOperatorEvent(t checkpoint.TaskID, node int, event []by
 		x.DeliverOperatorEvent(t, node, event)
 	}
 }
-
-// checkpointJob describes jg to a job master's checkpoint coordinator.
-func checkpointJob(id string, jg *graph.JobGraph) checkpoint.Job {
-	cj := checkpoint.Job{ID: id}
-	for _, v := range jg.Vertices {
-		for s := range v.Parallelism {
-			t := checkpoint.TaskID{Vertex: v.ID, Subtask: s}
-			cj.Tasks = append(cj.Tasks, t)
-			if v.Head().Source {
-				cj.Sources = append(cj.Sources, t)
-			}
-		}
-		for _, n := range v.Nodes {
-			cj.Operators = append(cj.Operators, checkpoint.OperatorInfo{
-				ID: jg.OperatorIDs[n.ID], Name: n.Name, Parallelism: v.Parallelism, MaxParallelism: jg.Stream.MaxParallelismOf(n),
-			})
-		}
-	}
-	return cj
-}

@@ -65,10 +65,12 @@ type Options struct {
 	Gateways map[int][]operator.CoordinatorGateway
 	// Deployed, if not nil, is called by Run once every local subtask of
 	// the attempt is deployed and reachable through Tasks, before any of
-	// them runs. It must not block: a TaskManager reports the deployment to
-	// its job master from it, which then starts the attempt's checkpoints
-	// (jobmaster.Checkpointer.StartAttempt).
-	Deployed func(Assignment)
+	// them runs; they run once it returns nil, and Run returns its error
+	// otherwise. It may block until the job master has started the
+	// attempt's checkpoints and operator coordinators
+	// (jobmaster.Checkpointer.StartAttempt), so that no event of a
+	// subtask reaches a coordinator before it runs; ctx is Run's.
+	Deployed func(ctx context.Context, a Assignment) error
 }
 
 // Worker runs the subtasks of a job that its assignments place on it, in
@@ -179,7 +181,9 @@ func (w *Worker) Run(ctx context.Context, a Assignment) error {
 		w.mu.Unlock()
 	}()
 	if w.opts.Deployed != nil {
-		w.opts.Deployed(a)
+		if err := w.opts.Deployed(gctx, a); err != nil {
+			return err
+		}
 	}
 	w.opts.Logger.Info("worker running", "worker", w.id, "job", a.JobID, "attempt", a.Attempt,
 		"subtasks", len(list), "remoteInputs", len(at.receivers))

@@ -342,7 +342,7 @@ func TestCheckpointAcrossWorkers(t *testing.T) {
 	a, b := newPeer(t, "a", 0), newPeer(t, "b", 0)
 	res := newResults()
 	build := counted(n, res, func() {}, nil)
-	cp, err := jobmaster.NewCheckpointer(checkpoint.Config{}, checkpointJob("job", jobGraph(t, build)), nil, st, nil, nil, nil, "")
+	cp, err := jobmaster.NewCheckpointer(checkpoint.Config{}, checkpointJobOf("job", jobGraph(t, build)), nil, st, nil, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestCheckpointAcrossWorkers(t *testing.T) {
 	deployed.Add(2)
 	opts := worker.Options{
 		Checkpoints: &task.Checkpointing{Reporter: cp.Reporter(), Upload: cp.Upload},
-		Deployed:    func(worker.Assignment) { deployed.Done() },
+		Deployed:    func(context.Context, worker.Assignment) error { deployed.Done(); return nil },
 	}
 	// Sources on a, sums on b, sinks on both (chained to the sums).
 	on := func(jg *graph.JobGraph) worker.Assignment { return alternate(jg, a, b) }
@@ -469,4 +469,10 @@ func TestAssignmentMustMatchTheGraph(t *testing.T) {
 	if err := w.Run(context.Background(), as); err == nil || !strings.Contains(err.Error(), `"nowhere"`) {
 		t.Fatalf("Run = %v, want an error naming the unknown worker", err)
 	}
+}
+
+// checkpointJobOf describes jg to a job master's checkpoint coordinator.
+func checkpointJobOf(id string, jg *graph.JobGraph) checkpoint.Job {
+	cj, _ := jobmaster.CheckpointJob(id, jg)
+	return cj
 }

@@ -296,18 +296,38 @@ type fileLocation struct {
 func (l *fileLocation) Path() string { return l.dir.String() }
 
 func (l *fileLocation) WriteState(ctx context.Context, name string, data []byte) (checkpoint.StateHandle, error) {
-	if err := ctx.Err(); err != nil {
-		return checkpoint.StateHandle{}, fmt.Errorf("storage: write %s in %s: %w", name, l.dir, err)
-	}
-	if err := checkStateName(name); err != nil {
-		return checkpoint.StateHandle{}, err
-	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.state != stateOpen {
 		return checkpoint.StateHandle{}, fmt.Errorf("storage: write %s: %s is %s", name, l.dir, l.state)
 	}
-	if err := writeDurably(l.dir.path, name, data); err != nil {
+	return stateWriter{l.dir}.WriteState(ctx, name, data)
+}
+
+func (s *fileStorage) Writer(path string) (StateWriter, error) {
+	d, err := parseDir(path, "checkpoint location "+path)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(d.path); err != nil {
+		return nil, fmt.Errorf("storage: checkpoint location: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("storage: checkpoint location %s is not a directory", d)
+	}
+	return stateWriter{d}, nil
+}
+
+// stateWriter writes into a location another process began.
+type stateWriter struct{ dir localDir }
+
+func (w stateWriter) WriteState(ctx context.Context, name string, data []byte) (checkpoint.StateHandle, error) {
+	if err := ctx.Err(); err != nil {
+		return checkpoint.StateHandle{}, fmt.Errorf("storage: write %s in %s: %w", name, w.dir, err)
+	}
+	if err := checkStateName(name); err != nil {
+		return checkpoint.StateHandle{}, err
+	}
+	if err := writeDurably(w.dir.path, name, data); err != nil {
 		return checkpoint.StateHandle{}, err
 	}
 	return checkpoint.StateHandle{Path: name, Size: int64(len(data))}, nil

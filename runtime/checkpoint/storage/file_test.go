@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/state/keygroup"
 )
 
 const testJob = "4f1c2a9e77d04b5e"
@@ -716,5 +717,44 @@ func TestSavepointTargetDir(t *testing.T) {
 	sp.TargetDir = "s3://bucket/sp"
 	if _, err := s.Begin(ctx, testJob, 2, sp); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("savepoint to s3: %v", err)
+	}
+}
+
+func TestWriterWritesIntoAnotherProcesssLocation(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := st.Begin(ctx, "job", 1, checkpoint.Options{Kind: checkpoint.KindCheckpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.Writer(loc.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := w.WriteState(ctx, "op-1-0-keyed", []byte("state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteState(ctx, "_metadata", nil); err == nil {
+		t.Error("a writer wrote the reserved name _metadata")
+	}
+	md := &checkpoint.Metadata{JobID: "job", CheckpointID: 1, Kind: checkpoint.KindCheckpoint,
+		Operators: []checkpoint.OperatorState{{ID: "op", Parallelism: 1, MaxParallelism: 128,
+			Subtasks: []checkpoint.SubtaskState{{Keyed: h, KeyGroups: keygroup.Range{Start: 0, End: 127}}}}}}
+	if err := loc.Commit(ctx, md); err != nil {
+		t.Fatal(err)
+	}
+	_, dir, err := st.ReadMetadata(ctx, loc.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := st.ReadState(ctx, dir, h); err != nil || string(b) != "state" {
+		t.Errorf("ReadState = %q, %v", b, err)
+	}
+	if _, err := st.Writer(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("a writer opened a location that does not exist")
 	}
 }

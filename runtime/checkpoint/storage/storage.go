@@ -101,6 +101,20 @@ type Storage interface {
 	// cancelled: ctx bounds how long it may wait for a remote store, and
 	// the file storage, which does not wait, ignores it.
 	Discard(ctx context.Context, location string) error
+
+	// Writer returns a writer of state files into the location at path,
+	// which another process began (Begin) and will commit: the tasks of a
+	// job that runs in several processes write their state where the job
+	// master began the checkpoint. path is a Location's Path. The
+	// location must exist; whether it is still open is the job master's
+	// to know: a file written after Commit or Discard is never read.
+	Writer(path string) (StateWriter, error)
+}
+
+// StateWriter writes the state files of one location, as
+// Location.WriteState does. It is safe for concurrent use.
+type StateWriter interface {
+	WriteState(ctx context.Context, name string, data []byte) (checkpoint.StateHandle, error)
 }
 
 // Location is one checkpoint or savepoint being written.
