@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/runnel-io/runnel/internal/httpserve"
@@ -37,19 +38,42 @@ type Job struct {
 	Duration  int64  `json:"duration"`
 }
 
+// Overview is the cluster at a glance (/overview): Flink's
+// ClusterOverviewWithVersion.
+type Overview struct {
+	TaskManagers   int    `json:"taskmanagers"`
+	SlotsTotal     int    `json:"slots-total"`
+	SlotsAvailable int    `json:"slots-available"`
+	JobsRunning    int    `json:"jobs-running"`
+	JobsFinished   int    `json:"jobs-finished"`
+	JobsCancelled  int    `json:"jobs-cancelled"`
+	JobsFailed     int    `json:"jobs-failed"`
+	Version        string `json:"flink-version"`
+	Commit         string `json:"flink-commit"`
+}
+
 // Backend is what the REST API shows: the JobManager's state. Its methods
-// are called concurrently, from request goroutines.
+// are called concurrently, from request goroutines. An error that wraps
+// ErrNotFound is answered 404, ErrBadRequest 400, ErrConflict 409, any
+// other 500, with the error's message.
 type Backend interface {
 	TaskManagers(ctx context.Context) ([]TaskManager, error)
 	Jobs(ctx context.Context) ([]Job, error)
 	// Config is the cluster's configuration, by key.
 	Config() map[string]string
+	JobBackend
 }
 
 // ErrNotFound makes a handler answer 404.
 var ErrNotFound = errors.New("rest: not found")
 
-// Server serves the REST API of a Backend.
+// errClosed answers requests that would start an operation after Close:
+// 503.
+var errClosed = errors.New("rest: the server is closing")
+
+// Server serves the REST API of a Backend. It owns the goroutines of the
+// asynchronous operations (savepoints, stops, checkpoints) it starts:
+// Close cancels and waits for them.
 type Server struct {
 	backend Backend
 	version string
@@ -57,6 +81,8 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []string // "GET /overview", for the OpenAPI check
 	http    *httpserve.Server
+	ops     *operations
+	closing sync.Once
 }
 
 // NewServer returns the REST server of backend.
@@ -64,7 +90,7 @@ func NewServer(backend Backend, version string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{backend: backend, version: version, log: log, mux: http.NewServeMux()}
+	s := &Server{backend: backend, version: version, log: log, mux: http.NewServeMux(), ops: newOperations(keepCompleted)}
 	s.route("GET /overview", s.overview)
 	s.route("GET /config", s.config)
 	s.route("GET /jobmanager/config", s.jobManagerConfig)
@@ -72,6 +98,17 @@ func NewServer(backend Backend, version string, log *slog.Logger) *Server {
 	s.route("GET /taskmanagers/{tmid}", s.taskManager)
 	s.route("GET /jobs", s.jobs)
 	s.route("GET /jobs/overview", s.jobsOverview)
+	s.route("POST /jobs", s.submit)
+	s.route("GET /jobs/{jobid}", s.job)
+	s.route("PATCH /jobs/{jobid}", s.cancel)
+	s.route("GET /jobs/{jobid}/exceptions", s.jobExceptions)
+	s.route("GET /jobs/{jobid}/checkpoints", s.jobCheckpoints)
+	s.route("GET /jobs/{jobid}/execution-result", s.executionResult)
+	s.route("POST /jobs/{jobid}/savepoints", s.triggerSavepoint)
+	s.route("POST /jobs/{jobid}/stop", s.stopWithSavepoint)
+	s.route("GET /jobs/{jobid}/savepoints/{triggerid}", s.savepointStatus)
+	s.route("POST /jobs/{jobid}/checkpoints", s.triggerCheckpoint)
+	s.route("GET /jobs/{jobid}/checkpoints/{triggerid}", s.checkpointStatus)
 	s.mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(openAPI)
@@ -82,21 +119,49 @@ func NewServer(backend Backend, version string, log *slog.Logger) *Server {
 	return s
 }
 
+// accepted makes route answer v with 202 Accepted: a submission or an
+// operation that goes on after the answer.
+type accepted struct{ v any }
+
+// route serves pattern with h: its value as JSON (200, or 202 if
+// accepted), its error as {"errors": [message]} with the status code of
+// the error's kind (statusOf).
 func (s *Server) route(pattern string, h func(r *http.Request) (any, error)) {
 	s.routes = append(s.routes, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		v, err := h(r)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			writeError(w, http.StatusNotFound, err.Error())
-		case err != nil:
-			s.log.Warn("rest: request failed", "path", r.URL.Path, "error", err)
-			writeError(w, http.StatusInternalServerError, err.Error())
-		default:
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(v)
+		if err != nil {
+			code := statusOf(err)
+			if code == http.StatusInternalServerError {
+				s.log.Warn("rest: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+			}
+			writeError(w, code, err.Error())
+			return
 		}
+		code := http.StatusOK
+		if a, ok := v.(accepted); ok {
+			code, v = http.StatusAccepted, a.v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(v)
 	})
+}
+
+// statusOf is the status code that answers err.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, errClosed):
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -117,8 +182,21 @@ func (s *Server) Listen(addr string) (err error) {
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.http.Addr() }
 
-// Close stops the server.
-func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
+// Close stops the server: it stops listening (if it did) and waits for
+// the requests in progress, then cancels the context of the asynchronous
+// operations in progress and waits for them, all until ctx is done. A
+// server that was only used through Handler must be closed too. Close
+// after the first returns nil.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	s.closing.Do(func() {
+		if s.http != nil {
+			err = s.http.Close(ctx)
+		}
+		err = errors.Join(err, s.ops.close(ctx))
+	})
+	return err
+}
 
 func (s *Server) overview(r *http.Request) (any, error) {
 	tms, err := s.backend.TaskManagers(r.Context())
@@ -129,28 +207,18 @@ func (s *Server) overview(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := struct {
-		TaskManagers   int    `json:"taskmanagers"`
-		SlotsTotal     int    `json:"slots-total"`
-		SlotsAvailable int    `json:"slots-available"`
-		JobsRunning    int    `json:"jobs-running"`
-		JobsFinished   int    `json:"jobs-finished"`
-		JobsCancelled  int    `json:"jobs-cancelled"`
-		JobsFailed     int    `json:"jobs-failed"`
-		Version        string `json:"flink-version"`
-		Commit         string `json:"flink-commit"`
-	}{TaskManagers: len(tms), Version: s.version}
+	o := Overview{TaskManagers: len(tms), Version: s.version}
 	for _, tm := range tms {
 		o.SlotsTotal += tm.SlotsNumber
 		o.SlotsAvailable += tm.FreeSlots
 	}
 	for _, j := range jobs {
 		switch j.State {
-		case "FINISHED":
+		case StateFinished:
 			o.JobsFinished++
-		case "CANCELED":
+		case StateCanceled:
 			o.JobsCancelled++
-		case "FAILED":
+		case StateFailed:
 			o.JobsFailed++
 		default:
 			o.JobsRunning++
@@ -159,6 +227,9 @@ func (s *Server) overview(r *http.Request) (any, error) {
 	return o, nil
 }
 
+// config is the web UI's configuration. Its feature web-submit stays
+// off: it turns on the UI's page that uploads and runs a JAR (/jars/...),
+// which runnel does not serve; programs are submitted with POST /jobs.
 func (s *Server) config(*http.Request) (any, error) {
 	_, offset := time.Now().Zone()
 	return struct {

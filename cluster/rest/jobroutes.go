@@ -1,0 +1,115 @@
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// maxRequestPart bounds the JSON part "request" of a submission.
+const maxRequestPart = 1 << 20
+
+// job answers the job's details, with empty lists and maps rather than
+// nulls.
+func (s *Server) job(r *http.Request) (any, error) {
+	d, err := s.backend.Job(r.Context(), r.PathValue("jobid"))
+	if err != nil {
+		return nil, err
+	}
+	if d.Vertices == nil {
+		d.Vertices = []JobVertex{}
+	}
+	if d.Timestamps == nil {
+		d.Timestamps = map[string]int64{}
+	}
+	return d, nil
+}
+
+func (s *Server) jobExceptions(r *http.Request) (any, error) {
+	ex, err := s.backend.JobExceptions(r.Context(), r.PathValue("jobid"))
+	if err != nil {
+		return nil, err
+	}
+	if ex.ExceptionHistory.Entries == nil {
+		ex.ExceptionHistory.Entries = []Exception{}
+	}
+	return ex, nil
+}
+
+func (s *Server) jobCheckpoints(r *http.Request) (any, error) {
+	return s.backend.JobCheckpoints(r.Context(), r.PathValue("jobid"))
+}
+
+// executionResult answers IN_PROGRESS while the job runs, COMPLETED with
+// its result once it has ended.
+func (s *Server) executionResult(r *http.Request) (any, error) {
+	res, err := s.backend.Result(r.Context(), r.PathValue("jobid"))
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return ExecutionResult{Status: QueueStatus{ID: statusInProgress}}, nil
+	}
+	return ExecutionResult{Status: QueueStatus{ID: statusCompleted}, Result: res}, nil
+}
+
+// cancel is Flink's PATCH /jobs/:jobid?mode=cancel.
+func (s *Server) cancel(r *http.Request) (any, error) {
+	mode := r.URL.Query().Get("mode")
+	if mode != "cancel" {
+		return nil, fmt.Errorf("%w: mode %q: want mode=cancel", ErrBadRequest, mode)
+	}
+	if err := s.backend.Cancel(r.Context(), r.PathValue("jobid")); err != nil {
+		return nil, err
+	}
+	return accepted{struct{}{}}, nil
+}
+
+// submit runs a job: a multipart/form-data request whose part "request"
+// is the Submission as JSON, followed, unless the job is builtin, by the
+// part "program", the job's binary, which is streamed to the backend.
+func (s *Server) submit(r *http.Request) (any, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, fmt.Errorf("%w: want multipart/form-data with the parts \"request\" and \"program\": %v", ErrBadRequest, err)
+	}
+	part, err := mr.NextPart()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: part \"request\" missing", ErrBadRequest)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if name := part.FormName(); name != "request" {
+		return nil, fmt.Errorf("%w: the first part is %q, want \"request\"", ErrBadRequest, name)
+	}
+	var sub Submission
+	dec := json.NewDecoder(io.LimitReader(part, maxRequestPart))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sub); err != nil {
+		return nil, fmt.Errorf("%w: part \"request\": %v", ErrBadRequest, err)
+	}
+	var program io.Reader
+	part, err = mr.NextPart()
+	switch {
+	case errors.Is(err, io.EOF):
+		if !sub.Builtin {
+			return nil, fmt.Errorf("%w: part \"program\" missing: the job's binary, unless \"builtin\" is true", ErrBadRequest)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	case part.FormName() != "program":
+		return nil, fmt.Errorf("%w: unexpected part %q after \"request\", want \"program\"", ErrBadRequest, part.FormName())
+	case sub.Builtin:
+		return nil, fmt.Errorf("%w: part \"program\" sent for a builtin job", ErrBadRequest)
+	default:
+		program = part
+	}
+	id, err := s.backend.Submit(r.Context(), sub, program)
+	if err != nil {
+		return nil, err
+	}
+	return accepted{SubmitResponse{JobURL: "/jobs/" + id, JobID: id}}, nil
+}
