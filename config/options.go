@@ -45,11 +45,16 @@ var (
 		WithValidator(AtLeast(1))
 	TaskManagerHost = String("taskmanager.host", "",
 		"The address the TaskManager is reached at by the JobManager and other TaskManagers. If it is not set, it is the address of the interface the TaskManager reaches the JobManager through.")
+	TaskManagerRPCPort = Int("taskmanager.rpc.port", 0,
+		"The port of the TaskManager's RPC endpoint, which JobMasters start and stop the worker processes of their jobs through; 0 picks a free port.").
+		WithValidator(Between(0, maxPort))
 	TaskManagerDataPort = Int("taskmanager.data.port", 0,
 		"The port TaskManagers exchange records on; 0 picks a free port.").
 		WithValidator(Between(0, maxPort))
 	TaskManagerResourceID = String("taskmanager.resource-id", "",
 		"The TaskManager's ID. A resource manager that starts TaskManagers sets it; if it is not set, a random one.")
+	TaskManagerWorkingDir = String("process.taskmanager.working-dir", "",
+		"The directory a TaskManager keeps the job programs it fetched from the BLOB server in, and the logs of its worker processes, one per job named after the job's ID. If it is not set, a temporary directory, removed when the TaskManager stops.")
 	NetworkBuffersPerChannel = Int("taskmanager.network.memory.buffers-per-channel", 2,
 		"The number of network buffers each input channel owns exclusively: the credit it grants its sender.").
 		WithValidator(AtLeast(0))

@@ -35,6 +35,9 @@ const (
 	CodeNotFound   = "not-found"
 	CodeInternal   = "internal"
 	CodeVersion    = "version-mismatch"
+	// CodeConflict: the receiver cannot do that in its state (a job that
+	// is not running, or has no checkpoint storage).
+	CodeConflict = "conflict"
 )
 
 // Errorf returns an *Error with the given code, for handlers that want the

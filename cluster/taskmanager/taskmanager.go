@@ -8,13 +8,23 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/runnel-io/runnel/cluster/blob"
 	"github.com/runnel-io/runnel/cluster/rpc"
 	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/internal/version"
 	"github.com/runnel-io/runnel/runtime/clock"
 )
+
+// DefaultStopGracePeriod is the StopGracePeriod New fills in.
+const DefaultStopGracePeriod = 5 * time.Second
 
 // Config configures a TaskManager.
 type Config struct {
@@ -26,12 +36,30 @@ type Config struct {
 	JobManager string
 	// Host is the address others reach this TaskManager at
 	// (taskmanager.host); the interface towards the JobManager if empty.
+	// The RPC endpoint listens on it, or on all interfaces if it is empty.
 	Host string
+	// RPCPort is the port of the TaskManager's RPC endpoint
+	// (taskmanager.rpc.port); 0 picks a free one.
+	RPCPort int
 	// Slots is taskmanager.numberOfTaskSlots.
 	Slots int
 	// HeartbeatInterval and HeartbeatTimeout are heartbeat.interval and
 	// heartbeat.timeout.
 	HeartbeatInterval, HeartbeatTimeout time.Duration
+	// WorkDir holds the logs of the worker processes (<job ID>.log) and
+	// the programs fetched from BlobServers (blobs/<key>)
+	// (process.taskmanager.working-dir). Run creates it if missing; if
+	// empty, Run creates a temporary directory and removes it when it
+	// returns.
+	WorkDir string
+	// Self is the command that runs the workers of builtin jobs: its
+	// first element is the program, the rest go before a worker's Args.
+	// If empty, the TaskManager's own executable (os.Executable) with no
+	// extra arguments. New copies it.
+	Self []string
+	// StopGracePeriod is how long a worker process has to exit after
+	// SIGTERM before it is killed (default DefaultStopGracePeriod).
+	StopGracePeriod time.Duration
 }
 
 // ConfigFrom reads a TaskManager's configuration.
@@ -49,19 +77,45 @@ func ConfigFrom(c *config.Configuration) (Config, error) {
 	get(func() (e error) { host, e = config.Get(c, config.JobManagerRPCAddress); return })
 	get(func() (e error) { port, e = config.Get(c, config.JobManagerRPCPort); return })
 	get(func() (e error) { cfg.Host, e = config.Get(c, config.TaskManagerHost); return })
+	get(func() (e error) { cfg.RPCPort, e = config.Get(c, config.TaskManagerRPCPort); return })
 	get(func() (e error) { cfg.Slots, e = config.Get(c, config.NumTaskSlots); return })
 	get(func() (e error) { cfg.HeartbeatInterval, e = config.Get(c, config.HeartbeatInterval); return })
 	get(func() (e error) { cfg.HeartbeatTimeout, e = config.Get(c, config.HeartbeatTimeout); return })
+	get(func() (e error) { cfg.WorkDir, e = config.Get(c, config.TaskManagerWorkingDir); return })
 	cfg.JobManager = net.JoinHostPort(host, fmt.Sprint(port))
 	return cfg, err
 }
 
-// TaskManager is one TaskManager process's core.
+// TaskManager is one TaskManager process's core: it registers with the
+// JobManager, heartbeats, and runs the worker processes that JobMasters
+// ask for through its RPC endpoint. Its methods are safe for concurrent
+// use; Run may be called once.
 type TaskManager struct {
 	cfg    Config
 	log    *slog.Logger
 	clk    clock.Clock
 	client *rpc.Client
+
+	ran   atomic.Bool
+	ready chan struct{} // closed once the RPC endpoint listens
+
+	// Set by Run before the RPC endpoint listens, read-only after.
+	server  *rpc.Server
+	addr    string          // the RPC endpoint's advertised address
+	workDir string          // Config.WorkDir, or Run's temporary directory
+	life    context.Context // Run's: the worker processes' life
+
+	// wg counts the worker entries: each is added when StartWorker takes
+	// a job's place in workers and done when its start failed or its
+	// process has been reaped.
+	wg sync.WaitGroup
+
+	// mu guards what follows. It is never held while waiting on a
+	// semaphore of fetching, a process or a call.
+	mu       sync.Mutex
+	closed   bool                       // Run is returning: no new workers
+	workers  map[string]*worker         // by job ID
+	fetching map[blob.Key]chan struct{} // a semaphore per program being fetched
 }
 
 // New returns a TaskManager.
@@ -75,6 +129,28 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*TaskManager, error) {
 	if cfg.HeartbeatInterval <= 0 || cfg.HeartbeatTimeout <= cfg.HeartbeatInterval {
 		return nil, fmt.Errorf("taskmanager: heartbeat.timeout (%v) must exceed heartbeat.interval (%v)", cfg.HeartbeatTimeout, cfg.HeartbeatInterval)
 	}
+	if cfg.RPCPort < 0 || cfg.RPCPort > 65535 {
+		return nil, fmt.Errorf("taskmanager: taskmanager.rpc.port %d: must be between 0 and 65535", cfg.RPCPort)
+	}
+	if cfg.StopGracePeriod == 0 {
+		cfg.StopGracePeriod = DefaultStopGracePeriod
+	}
+	if cfg.StopGracePeriod < 0 {
+		return nil, fmt.Errorf("taskmanager: stop grace period %v: must not be negative", cfg.StopGracePeriod)
+	}
+	if len(cfg.Self) > 0 && cfg.Self[0] == "" {
+		return nil, errors.New("taskmanager: Self names no program")
+	}
+	cfg.Self = append([]string(nil), cfg.Self...)
+	if len(cfg.Self) > 0 && strings.ContainsRune(cfg.Self[0], filepath.Separator) {
+		// A relative program would be taken relative to a worker's
+		// working directory.
+		abs, err := filepath.Abs(cfg.Self[0])
+		if err != nil {
+			return nil, fmt.Errorf("taskmanager: Self: %w", err)
+		}
+		cfg.Self[0] = abs
+	}
 	if cfg.ID == "" {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -86,14 +162,53 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*TaskManager, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &TaskManager{cfg: cfg, log: log.With("taskmanager", cfg.ID), clk: clk, client: &rpc.Client{}}, nil
+	return &TaskManager{
+		cfg: cfg, log: log.With("taskmanager", cfg.ID), clk: clk, client: &rpc.Client{},
+		ready: make(chan struct{}), workers: map[string]*worker{}, fetching: map[blob.Key]chan struct{}{},
+	}, nil
 }
 
 // ID is the TaskManager's resource ID.
 func (t *TaskManager) ID() string { return t.cfg.ID }
 
-// Run registers and heartbeats until ctx is done.
+// Ready is closed once Run's RPC endpoint listens. It is never closed if
+// Run fails before.
+func (t *TaskManager) Ready() <-chan struct{} { return t.ready }
+
+// Addr is the address ("host:port") the TaskManager's RPC endpoint is
+// advertised at, once Ready: what it registers with the JobManager.
+func (t *TaskManager) Addr() string { return t.addr }
+
+// Run serves the RPC endpoint, registers and heartbeats until ctx is
+// done. Then it stops every worker process as StopWorker does, waits for
+// them and for every goroutine it started, closes the RPC endpoint and
+// returns nil. It fails only if it cannot start: the work directory or
+// the RPC port.
 func (t *TaskManager) Run(ctx context.Context) error {
+	if !t.ran.CompareAndSwap(false, true) {
+		return errors.New("taskmanager: Run called twice")
+	}
+	cleanup, err := t.openWorkDir()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	life, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t.life = life
+	t.server = rpc.NewServer(t.log)
+	rpc.Handle(t.server, rpc.MethodStartWorker, t.startWorker)
+	rpc.Handle(t.server, rpc.MethodStopWorker, t.stopWorker)
+	if err := t.server.Listen(net.JoinHostPort(t.cfg.Host, strconv.Itoa(t.cfg.RPCPort))); err != nil {
+		return fmt.Errorf("taskmanager: taskmanager.rpc.port: %w", err)
+	}
+	_, port, _ := net.SplitHostPort(t.server.Addr())
+	t.addr = net.JoinHostPort(t.address(), port)
+	defer t.shutdown(cancel)
+	t.log.Info("taskmanager listening", "rpc", t.addr, "workdir", t.workDir)
+	close(t.ready)
+
 	for {
 		if err := t.register(ctx); err != nil {
 			return nil // ctx is done
@@ -106,11 +221,58 @@ func (t *TaskManager) Run(ctx context.Context) error {
 	}
 }
 
+// openWorkDir creates the work directory and its blobs directory, and
+// returns what removes a temporary one.
+func (t *TaskManager) openWorkDir() (cleanup func(), err error) {
+	cleanup = func() {}
+	t.workDir = t.cfg.WorkDir
+	if t.workDir == "" {
+		if t.workDir, err = os.MkdirTemp("", "runnel-taskmanager-"); err != nil {
+			return nil, fmt.Errorf("taskmanager: work directory: %w", err)
+		}
+		dir := t.workDir
+		cleanup = func() {
+			if err := os.RemoveAll(dir); err != nil {
+				t.log.Warn("removing the work directory", "dir", dir, "error", err)
+			}
+		}
+	}
+	// Absolute: a relative program would be taken relative to a
+	// worker's working directory.
+	if t.workDir, err = filepath.Abs(t.workDir); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("taskmanager: process.taskmanager.working-dir: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(t.workDir, "blobs"), 0o755); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("taskmanager: process.taskmanager.working-dir: %w", err)
+	}
+	return cleanup, nil
+}
+
+// shutdown stops the worker processes (cancel ends their life), waits
+// for the calls in progress, which end with them, and for the goroutines
+// that watch the processes.
+func (t *TaskManager) shutdown(cancel context.CancelFunc) {
+	t.mu.Lock()
+	t.closed = true
+	n := len(t.workers)
+	t.mu.Unlock()
+	if n > 0 {
+		t.log.Info("stopping worker processes", "workers", n)
+	}
+	cancel()
+	if err := t.server.Close(context.Background()); err != nil {
+		t.log.Warn("closing the RPC endpoint", "error", err)
+	}
+	t.wg.Wait()
+}
+
 // register registers with the JobManager, retrying every heartbeat
 // interval; it fails only when ctx is done.
 func (t *TaskManager) register(ctx context.Context) error {
 	for {
-		req := &rpc.RegisterTaskManager{ID: t.cfg.ID, Address: t.address(), Slots: t.cfg.Slots, Version: version.String()}
+		req := &rpc.RegisterTaskManager{ID: t.cfg.ID, Address: t.addr, Slots: t.cfg.Slots, Version: version.String()}
 		cctx, cancel := context.WithTimeout(ctx, t.cfg.HeartbeatInterval)
 		_, err := rpc.Call[rpc.RegisterTaskManager, rpc.Registered](cctx, t.client, t.cfg.JobManager, rpc.MethodRegisterTaskManager, req)
 		cancel()
@@ -159,7 +321,7 @@ func (t *TaskManager) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// address is the TaskManager's address as the JobManager should see it.
+// address is the TaskManager's host as the JobManager should see it.
 func (t *TaskManager) address() string {
 	if t.cfg.Host != "" {
 		return t.cfg.Host

@@ -3,7 +3,7 @@ package taskmanager
 import (
 	"context"
 	"net"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,19 +11,36 @@ import (
 )
 
 // TestTaskManagerReregisters: a JobManager that forgets the TaskManager
-// (a heartbeat answered not-found) gets a new registration.
+// (its heartbeats answered not-found from the third on) gets a new
+// registration, with the address of the TaskManager's RPC endpoint.
 func TestTaskManagerReregisters(t *testing.T) {
-	var registrations, heartbeats atomic.Int64
+	var (
+		mu                      sync.Mutex
+		heartbeats, reregisters int
+		forgotten               bool
+		addrs                   []string
+	)
 	s := rpc.NewServer(nil)
 	rpc.Handle(s, rpc.MethodRegisterTaskManager, func(_ context.Context, r *rpc.RegisterTaskManager) (*rpc.Registered, error) {
 		if r.ID != "tm-x" || r.Slots != 3 {
 			t.Errorf("registration %+v", r)
 		}
-		registrations.Add(1)
+		mu.Lock()
+		defer mu.Unlock()
+		addrs = append(addrs, r.Address)
+		if forgotten {
+			reregisters++
+			forgotten = false
+		}
 		return &rpc.Registered{}, nil
 	})
 	rpc.Handle(s, rpc.MethodHeartbeat, func(_ context.Context, r *rpc.Heartbeat) (*rpc.HeartbeatAck, error) {
-		if heartbeats.Add(1) == 3 {
+		mu.Lock()
+		defer mu.Unlock()
+		if heartbeats++; heartbeats == 3 {
+			forgotten = true
+		}
+		if forgotten {
 			return nil, rpc.Errorf(rpc.CodeNotFound, "unknown task manager %s", r.ID)
 		}
 		return &rpc.HeartbeatAck{}, nil
@@ -34,22 +51,38 @@ func TestTaskManagerReregisters(t *testing.T) {
 	defer s.Close(context.Background())
 	host, port, _ := net.SplitHostPort(s.Addr())
 	tm, err := New(Config{ID: "tm-x", JobManager: net.JoinHostPort(host, port), Slots: 3,
-		HeartbeatInterval: 5 * time.Millisecond, HeartbeatTimeout: time.Second}, nil, nil)
+		HeartbeatInterval: 10 * time.Millisecond, HeartbeatTimeout: time.Second}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- tm.Run(ctx) }()
-	for registrations.Load() < 2 {
+	<-tm.Ready()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := reregisters
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no registration after the JobManager forgot the TaskManager")
+		}
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if heartbeats.Load() < 3 {
-		t.Fatalf("registered again after %d heartbeats, want after the third", heartbeats.Load())
+	if _, port, _ := net.SplitHostPort(tm.Addr()); port == "0" || port == "" {
+		t.Errorf("TaskManager address %q has no port", tm.Addr())
+	}
+	for _, a := range addrs {
+		if a != tm.Addr() {
+			t.Errorf("registered with address %q, want %q", a, tm.Addr())
+		}
 	}
 }
 

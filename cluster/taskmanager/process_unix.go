@@ -1,0 +1,14 @@
+//go:build unix
+
+package taskmanager
+
+import (
+	"os"
+	"syscall"
+)
+
+// terminate asks process p to exit: SIGTERM.
+func terminate(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
+
+// killGroup kills the process group pgid.
+func killGroup(pgid int) error { return syscall.Kill(-pgid, syscall.SIGKILL) }
