@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -104,6 +105,9 @@ func (e *Environment) storage() (_ storage.Storage, cleanup func(), err error) {
 		return c.Storage, cleanup, nil
 	}
 	dir := c.Dir
+	if dir == "" && e.clustered {
+		return nil, cleanup, errors.New("stream: checkpoints of a job on a cluster need state.checkpoints.dir: a directory that every process of the job reaches")
+	}
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "runnel-checkpoints-"); err != nil {
 			return nil, cleanup, fmt.Errorf("stream: checkpoint directory: %w", err)
@@ -123,16 +127,33 @@ func (e *Environment) storage() (_ storage.Storage, cleanup func(), err error) {
 // JobClient controls a job started with ExecuteAsync: Flink's JobClient.
 type JobClient struct {
 	name    string
-	job     *minicluster.Job
+	job     jobHandle
 	cancel  context.CancelFunc
 	done    chan struct{}
 	err     error
 	cleanup func()
 }
 
-// ExecuteAsync starts the job on the embedded mini-cluster and returns at
-// once; Wait returns its result.
+// jobHandle is a running job: on the mini-cluster (*minicluster.Job) or
+// on a cluster (remoteJob).
+type jobHandle interface {
+	ID() string
+	TriggerSavepoint(ctx context.Context, dir string) (string, error)
+	StopWithSavepoint(ctx context.Context, dir string, drain bool) (string, error)
+	TriggerCheckpoint(ctx context.Context) (int64, error)
+	CheckpointStats(ctx context.Context) (checkpoint.Stats, error)
+	Restarts() int
+}
+
+// ExecuteAsync starts the job and returns at once; Wait returns its
+// result. The job runs on the embedded mini-cluster, or, in a program
+// started by `runnel run --jobmanager`, on that cluster.
 func (e *Environment) ExecuteAsync(ctx context.Context, name string) (*JobClient, error) {
+	if p, err := clusterProcess(); err != nil {
+		return nil, err
+	} else if p != nil {
+		return e.executeAsyncOn(ctx, p, name)
+	}
 	job, cleanup, err := e.deploy(name)
 	if err != nil {
 		return nil, err

@@ -33,11 +33,18 @@ func SetDefaultConfiguration(conf map[string]string) {
 	defaultConfiguration.Unlock()
 }
 
-// applyDefaultConfiguration configures a new environment; mistakes are
-// reported by Execute.
+// applyDefaultConfiguration configures a new environment with the
+// configuration of the process's role in a cluster, if any, and then the
+// default configuration; mistakes are reported by Execute.
 func (e *Environment) applyDefaultConfiguration() {
+	conf := map[string]string{}
+	if p, err := processRole(); err == nil && p != nil {
+		// What `runnel run --jobmanager` and the cluster asked for; a
+		// malformed environment variable is reported by Execute.
+		maps.Copy(conf, p.Config)
+	}
 	defaultConfiguration.Lock()
-	conf := defaultConfiguration.conf
+	maps.Copy(conf, defaultConfiguration.conf)
 	defaultConfiguration.Unlock()
 	if len(conf) == 0 {
 		return

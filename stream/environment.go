@@ -52,6 +52,9 @@ type Environment struct {
 	restart          *restart.Config
 	restorePath      string
 	allowNonRestored bool
+	// clustered: the job runs in several processes of a cluster, whose
+	// checkpoint storage cannot be a temporary directory.
+	clustered bool
 }
 
 // NewEnvironment returns an environment that runs jobs on the embedded
@@ -183,7 +186,18 @@ func (e *Environment) StreamGraph() (*graph.StreamGraph, error) {
 // Execute runs the job on the embedded mini-cluster and returns when it
 // ends: when every source is exhausted and every record has reached the
 // sinks, when it fails, or when ctx is cancelled (then with ctx's error).
+//
+// In a program started by `runnel run --jobmanager` (program.EnvVar is
+// set), Execute submits the job to that cluster instead and waits for its
+// end (not when detached); in the processes the cluster starts from the
+// program to run the job (its JobMaster and workers), Execute plays their
+// part and ends the process when it is over, without returning.
 func (e *Environment) Execute(ctx context.Context, name string) error {
+	if p, err := clusterProcess(); err != nil {
+		return err
+	} else if p != nil {
+		return e.executeOn(ctx, p, name)
+	}
 	job, cleanup, err := e.deploy(name)
 	if err != nil {
 		return err

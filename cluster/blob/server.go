@@ -80,13 +80,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "blob: malformed key", http.StatusBadRequest)
 			return
 		}
-		http.ServeFile(w, r, s.path(Key(key)))
+		http.ServeFile(w, r, s.Path(Key(key)))
 	case hasKey && r.Method == http.MethodDelete:
 		if !Key(key).Valid() {
 			http.Error(w, "blob: malformed key", http.StatusBadRequest)
 			return
 		}
-		if err := os.Remove(s.path(Key(key))); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(s.Path(Key(key))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -96,7 +96,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) path(k Key) string { return filepath.Join(s.dir, string(k)) }
+// Path is the file that holds blob k on the server's host.
+func (s *Server) Path(k Key) string { return filepath.Join(s.dir, string(k)) }
 
 func (s *Server) put(w http.ResponseWriter, r *http.Request) {
 	key, err := s.store(r.Body)
@@ -136,7 +137,7 @@ func (s *Server) store(r io.Reader) (Key, error) {
 		return "", fmt.Errorf("blob: store: %w", err)
 	}
 	key := Key(hex.EncodeToString(h.Sum(nil)))
-	if err := os.Rename(tmp, s.path(key)); err != nil {
+	if err := os.Rename(tmp, s.Path(key)); err != nil {
 		return "", fmt.Errorf("blob: store: %w", err)
 	}
 	return key, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/blob"
+	"github.com/runnel-io/runnel/cluster/ha"
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/process"
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/standalone"
@@ -28,11 +29,15 @@ type Options struct {
 	// TaskManagers with (program first); the running program's
 	// "taskmanager" subcommand if empty.
 	TaskManagerCommand []string
-	// WorkDir holds the BlobServer's files and the TaskManagers' logs; a
-	// temporary directory, removed at the end, if empty.
+	// WorkDir holds the BlobServer's files, the JobMasters' and the
+	// TaskManagers' logs; a temporary directory, removed at the end, if
+	// empty.
 	WorkDir string
-	Clock   clock.Clock
-	Logger  *slog.Logger
+	// Self is the runnel binary that runs the JobMasters of builtin jobs;
+	// the running program if empty.
+	Self   string
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // JobManager is a running JobManager.
@@ -44,6 +49,7 @@ type JobManager struct {
 	rest  *rest.Server
 	blobs *blob.Server
 	rm    *Service
+	disp  *Dispatcher
 	hbInt time.Duration
 	ready chan struct{}
 }
@@ -77,7 +83,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 			e = f()
 		}
 	}
-	var rpcHost, restBind, driver string
+	var rpcHost, restBind, driver, haType string
 	var rpcPort, restPort, blobPort, slots int
 	var hbTimeout, tmTimeout time.Duration
 	get(func() (x error) { rpcHost, x = config.Get(c, config.JobManagerRPCAddress); return })
@@ -86,6 +92,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	get(func() (x error) { restBind, x = config.Get(c, config.RestBindAddress); return })
 	get(func() (x error) { blobPort, x = config.Get(c, config.BlobServerPort); return })
 	get(func() (x error) { driver, x = config.Get(c, config.ResourceManagerDriver); return })
+	get(func() (x error) { haType, x = config.Get(c, config.HighAvailabilityType); return })
 	get(func() (x error) { slots, x = config.Get(c, config.NumTaskSlots); return })
 	get(func() (x error) { j.hbInt, x = config.Get(c, config.HeartbeatInterval); return })
 	get(func() (x error) { hbTimeout, x = config.Get(c, config.HeartbeatTimeout); return })
@@ -100,6 +107,12 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		}
 		defer os.RemoveAll(work)
 	}
+
+	haSvc, err := ha.New(haType)
+	if err != nil {
+		return fmt.Errorf("jobmanager: %w", err)
+	}
+	defer haSvc.Close()
 
 	rpcAddr := net.JoinHostPort(rpcHost, strconv.Itoa(rpcPort))
 	var drv rm.Driver
@@ -120,7 +133,9 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		drv = standalone.New()
 	}
 	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout}
-	j.rm, err = NewService(rmCfg, drv, nil, j.opts.Clock, j.log)
+	d := newDispatcher(j.opts.Clock, j.log)
+	j.disp = d
+	j.rm, err = NewService(rmCfg, drv, d, j.opts.Clock, j.log)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
 	}
@@ -138,6 +153,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		}
 		return &rpc.HeartbeatAck{}, nil
 	})
+	d.handle(j.rpc)
 	if err := j.rpc.Listen(rpcAddr); err != nil {
 		return fmt.Errorf("jobmanager: jobmanager.rpc.port: %w", err)
 	}
@@ -154,7 +170,24 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	defer j.shutdown(j.blobs.Close)
 
-	j.rest = rest.NewServer(backend{j}, version.String(), j.log)
+	d.rm, d.blobs, d.blobAddr, d.rpcAddr, d.host = j.rm, j.blobs, j.blobs.Addr(), j.rpc.Addr(), rpcHost
+	d.workDir, d.clusterConf, d.hbInterval, d.hbTimeout = work, c.Map(), j.hbInt, hbTimeout
+	if d.self = j.opts.Self; d.self == "" {
+		if d.self, err = os.Executable(); err != nil {
+			return fmt.Errorf("jobmanager: %w", err)
+		}
+	}
+	d.ctx, d.jobStore = ctx, haSvc.Jobs()
+	defer d.stop()
+	// The Dispatcher (and with it the ResourceManager) leads once elected:
+	// at once without high availability.
+	lead, err := haSvc.Elect(ctx, ha.Dispatcher, j.rpc.Addr())
+	if err != nil {
+		return fmt.Errorf("jobmanager: %w", err)
+	}
+	defer func() { _ = lead.Resign() }()
+
+	j.rest = rest.NewServer(backend{j, d}, version.String(), j.log)
 	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort))); err != nil {
 		return fmt.Errorf("jobmanager: rest.port: %w", err)
 	}
@@ -173,8 +206,12 @@ func (j *JobManager) shutdown(close func(context.Context) error) {
 	}
 }
 
-// backend is what the REST API shows of the JobManager.
-type backend struct{ j *JobManager }
+// backend is what the REST API shows of the JobManager: its TaskManagers,
+// its configuration and the Dispatcher's jobs.
+type backend struct {
+	j *JobManager
+	*Dispatcher
+}
 
 func (b backend) TaskManagers(ctx context.Context) ([]rest.TaskManager, error) {
 	tms, err := b.j.rm.TaskManagers(ctx)
@@ -195,8 +232,6 @@ func (b backend) TaskManagers(ctx context.Context) ([]rest.TaskManager, error) {
 	}
 	return list, nil
 }
-
-func (b backend) Jobs(context.Context) ([]rest.Job, error) { return nil, nil }
 
 func (b backend) Config() map[string]string { return b.j.conf.Map() }
 

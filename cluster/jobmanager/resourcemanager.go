@@ -146,6 +146,12 @@ func (s *Service) RequestSlots(job rm.JobID, n int) {
 	s.do(func() { s.sm.RequestSlots(s.now(), job, n) })
 }
 
+// TaskManagerLost takes TaskManager id as lost now: a job master cannot
+// reach it.
+func (s *Service) TaskManagerLost(id rm.WorkerID) {
+	s.do(func() { s.sm.TaskManagerLost(s.now(), id) })
+}
+
 // ReleaseSlots frees every slot of job.
 func (s *Service) ReleaseSlots(job rm.JobID) { s.do(func() { s.sm.ReleaseSlots(s.now(), job) }) }
 

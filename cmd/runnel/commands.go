@@ -4,12 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runnel-io/runnel/cluster/program"
 	"github.com/runnel-io/runnel/examples/jobs"
 	"github.com/runnel-io/runnel/examples/jobs/exactlyonce"
 	"github.com/runnel-io/runnel/examples/jobs/socketwordcount"
@@ -42,7 +48,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return jobs.UsageError{Err: err} })
-	root.AddCommand(newRunCommand(), newVersionCommand(), newNexmarkCommand(), newJobManagerCommand(), newTaskManagerCommand(), newClusterCommand())
+	root.AddCommand(newRunCommand(), newVersionCommand(), newNexmarkCommand(), newJobManagerCommand(), newTaskManagerCommand(), newClusterCommand(),
+		newListCommand(), newInfoCommand(), newCancelCommand(), newStopCommand(), newSavepointCommand(), newCheckpointCommand())
 	return root
 }
 
@@ -60,21 +67,22 @@ func newRunCommand() *cobra.Command {
 		parallelism      int
 		fromSavepoint    string
 		allowNonRestored bool
+		jobManager       string
+		detached         bool
 	}
 	cmd := &cobra.Command{
-		Use:   "run [--parallelism N] [--fromSavepoint PATH [--allowNonRestoredState]] JOB [--] [JOB FLAGS]",
-		Short: "Run a job on the embedded mini-cluster",
-		Long: "Run a job that ships with runnel on the embedded mini-cluster. Everything after\n" +
-			"the job's name (or after --) is passed to the job; run `runnel run JOB -help`\n" +
-			"to see its flags. The options before the name configure the job's environment\n" +
-			"as in Flink (what the job sets itself takes precedence).\n\nJobs:\n" + list.String(),
+		Use:   "run [--jobmanager HOST:PORT [--detached]] [--parallelism N] [--fromSavepoint PATH [--allowNonRestoredState]] JOB [--] [JOB FLAGS]",
+		Short: "Run a job on the embedded mini-cluster or submit it to a cluster",
+		Long: "Run a job: one that ships with runnel (by name) or a compiled job program (by\n" +
+			"path). Without --jobmanager it runs on the embedded mini-cluster; with it, it is\n" +
+			"submitted to that JobManager's REST API (the program's binary is shipped to the\n" +
+			"cluster) and runnel waits for its end, unless --detached. Everything after the\n" +
+			"job (or after --) is passed to the job; run `runnel run JOB -help` to see its\n" +
+			"flags. The options before the job configure its environment as in Flink (what\n" +
+			"the job sets itself takes precedence).\n\nJobs:\n" + list.String(),
 		Args:      usage(cobra.MinimumNArgs(1)),
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			job, ok := builtins[args[0]]
-			if !ok {
-				return jobs.UsageError{Err: fmt.Errorf("runnel run: no job %q; the jobs are: %s", args[0], strings.Join(names, ", "))}
-			}
 			jobArgs := args[1:]
 			if len(jobArgs) > 0 && jobArgs[0] == "--" {
 				jobArgs = jobArgs[1:]
@@ -92,9 +100,17 @@ func newRunCommand() *cobra.Command {
 			} else if opts.allowNonRestored {
 				return jobs.UsageError{Err: errors.New("runnel run: --allowNonRestoredState needs --fromSavepoint")}
 			}
-			stream.SetDefaultConfiguration(conf)
-			defer stream.SetDefaultConfiguration(nil)
-			return job.run(cmd.Context(), jobArgs, cmd.OutOrStdout())
+			if opts.detached && opts.jobManager == "" {
+				return jobs.UsageError{Err: errors.New("runnel run: --detached needs --jobmanager")}
+			}
+			job, builtin := builtins[args[0]]
+			if builtin && opts.jobManager == "" {
+				stream.SetDefaultConfiguration(conf)
+				defer stream.SetDefaultConfiguration(nil)
+				return job.run(cmd.Context(), jobArgs, cmd.OutOrStdout())
+			}
+			return runProgram(cmd, args[0], builtin, jobArgs, &program.Process{Role: program.RoleClient, Config: conf,
+				JobManager: opts.jobManager, Detached: opts.detached, Builtin: builtin}, names)
 		},
 	}
 	// Flags after the job's name belong to the job.
@@ -102,7 +118,53 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().IntVarP(&opts.parallelism, "parallelism", "p", 0, "default parallelism of the job (parallelism.default)")
 	cmd.Flags().StringVarP(&opts.fromSavepoint, "fromSavepoint", "s", "", "start from this savepoint or retained checkpoint (execution.savepoint.path)")
 	cmd.Flags().BoolVarP(&opts.allowNonRestored, "allowNonRestoredState", "n", false, "skip state of operators the job no longer has")
+	cmd.Flags().StringVarP(&opts.jobManager, "jobmanager", "m", "", "submit the job to the JobManager whose REST API is at `HOST:PORT`")
+	cmd.Flags().BoolVarP(&opts.detached, "detached", "d", false, "return once the job is submitted")
 	return cmd
+}
+
+// runProgram runs a job's program as a client of the cluster (or, for a
+// compiled program without --jobmanager, on its embedded mini-cluster):
+// a compiled program at path, or runnel itself for a builtin job. The
+// program inherits the terminal; its exit status becomes runnel's.
+func runProgram(cmd *cobra.Command, job string, builtin bool, jobArgs []string, p *program.Process, names []string) error {
+	exe, argv := job, jobArgs
+	if builtin {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("runnel run: %w", err)
+		}
+		exe, argv = self, append([]string{"run", job, "--"}, jobArgs...)
+	} else {
+		fi, err := os.Stat(job)
+		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return jobs.UsageError{Err: fmt.Errorf("runnel run: %q is neither a job that ships with runnel (%s) nor an executable job program",
+				job, strings.Join(names, ", "))}
+		}
+		if exe, err = filepath.Abs(job); err != nil {
+			return fmt.Errorf("runnel run: %w", err)
+		}
+	}
+	if p.JobManager == "" {
+		p.Role = program.RoleLocal
+	}
+	c := exec.CommandContext(cmd.Context(), exe, argv...)
+	c.Env = append(os.Environ(), p.Env())
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
+	c.WaitDelay = 30 * time.Second
+	err := c.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if cmd.Context().Err() != nil {
+			return cmd.Context().Err()
+		}
+		return jobs.ExitStatus(exit.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("runnel run: %s: %w", exe, err)
+	}
+	return nil
 }
 
 func newVersionCommand() *cobra.Command {

@@ -26,9 +26,12 @@ func Main(run RunFunc) {
 // ExitCode reports err on w and returns the exit code for it: 0 for none or
 // a cancellation by signal, 2 for a usage error, 1 otherwise.
 func ExitCode(err error, w io.Writer) int {
+	var status ExitStatus
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, context.Canceled):
 		return 0
+	case errors.As(err, &status):
+		return int(status)
 	case errors.As(err, new(UsageError)):
 		fmt.Fprintln(w, err)
 		return 2
@@ -37,6 +40,13 @@ func ExitCode(err error, w io.Writer) int {
 		return 1
 	}
 }
+
+// ExitStatus is the failure of a program that ran another program, which
+// reported its own failure: ExitCode passes its status on and prints
+// nothing more.
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // UsageError is a mistake in a job's command line.
 type UsageError struct{ Err error }

@@ -21,7 +21,9 @@
 //   - --events N, --keys K: the stream (N ≥ 0, K ≥ 1).
 //   - --output DIR: where the part files go (required). Hidden files
 //     (".part-...") are in progress or pending; only finished ones count.
-//   - --parallelism P: of every operator (default: the number of CPUs).
+//   - --parallelism P: of every operator (default: the environment's,
+//     parallelism.default — `runnel run --parallelism` — or else the
+//     number of CPUs).
 //   - --checkpoint-interval D: Go duration; 0 disables checkpoints (then
 //     the sink commits at the end, and a failure fails the job).
 //   - --checkpoint-dir DIR: where checkpoints go (default: a temporary
@@ -42,7 +44,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func ParseArgs(args []string) (Options, error) {
 	fs.Int64Var(&o.Events, "events", 0, "number of events")
 	fs.Int64Var(&o.Keys, "keys", 1, "number of keys")
 	fs.StringVar(&o.Output, "output", "", "`directory` of the part files (required)")
-	fs.IntVar(&o.Parallelism, "parallelism", runtime.NumCPU(), "parallelism of every operator")
+	fs.IntVar(&o.Parallelism, "parallelism", 0, "parallelism of every operator (default: parallelism.default, else the number of CPUs)")
 	fs.DurationVar(&o.CheckpointInterval, "checkpoint-interval", 0, "time between checkpoints (0: none)")
 	fs.StringVar(&o.CheckpointDir, "checkpoint-dir", "", "`directory` of the checkpoints (default: a temporary one)")
 	fs.IntVar(&o.RestartAttempts, "restart-attempts", -1, "restarts allowed after failures (default: unlimited with checkpoints, 0 without)")
@@ -116,7 +117,7 @@ func (o Options) Validate() error {
 		return fmt.Errorf("exactlyonce: --keys %d: must be at least 1", o.Keys)
 	case o.Output == "":
 		return errors.New("exactlyonce: --output is required: the directory of the part files")
-	case o.Parallelism < 1:
+	case o.Parallelism < 0:
 		return fmt.Errorf("exactlyonce: --parallelism %d: must be at least 1", o.Parallelism)
 	case o.CheckpointInterval < 0:
 		return fmt.Errorf("exactlyonce: --checkpoint-interval %v: must not be negative", o.CheckpointInterval)
@@ -140,7 +141,9 @@ func Build(env *stream.Environment, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	env.SetParallelism(o.Parallelism)
+	if o.Parallelism > 0 {
+		env.SetParallelism(o.Parallelism)
+	}
 	attempts := o.RestartAttempts
 	if o.CheckpointInterval > 0 {
 		env.EnableCheckpointing(o.CheckpointInterval)

@@ -1,0 +1,562 @@
+package jobmanager
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/runnel-io/runnel/cluster/blob"
+	"github.com/runnel-io/runnel/cluster/ha"
+	"github.com/runnel-io/runnel/cluster/program"
+	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
+	"github.com/runnel-io/runnel/cluster/rest"
+	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/internal/outbox"
+	"github.com/runnel-io/runnel/runtime/clock"
+)
+
+// maxExceptions bounds the exception history kept per job.
+const maxExceptions = 32
+
+// Dispatcher takes jobs (rest.JobBackend): it stores a job's program with
+// the BlobServer, starts the job's JobMaster in a process of the program,
+// relays the ResourceManager's slot decisions to it, keeps the job's
+// status and history for the REST API, and passes the REST API's
+// operations (cancel, savepoints, checkpoints) on to it.
+//
+// A JobMaster runs in its own process because the job's code — how it
+// builds its graph, its operator coordinators such as split enumerators —
+// lives in the job's binary, and a Go process cannot load another's code.
+type Dispatcher struct {
+	log    *slog.Logger
+	clk    clock.Clock
+	client *rpc.Client
+
+	// Set by the JobManager before it serves.
+	rm          *Service
+	blobs       *blob.Server
+	blobAddr    string
+	rpcAddr     string
+	host        string
+	workDir     string
+	self        string // the runnel binary, for builtin jobs
+	clusterConf map[string]string
+	hbInterval  time.Duration
+	hbTimeout   time.Duration
+	grace       time.Duration
+
+	ctx      context.Context // the JobManager's
+	jobStore ha.JobStore     // the jobs to recover after a failover
+	wg       sync.WaitGroup
+
+	mu    sync.Mutex
+	jobs  map[string]*jobRecord
+	order []string // job IDs, oldest first
+}
+
+// jobRecord is what the Dispatcher knows of one job.
+type jobRecord struct {
+	id, name    string
+	state       string
+	start, end  int64
+	timestamps  map[string]int64
+	vertices    []rpc.Vertex
+	exceptions  []rest.Exception // newest first
+	truncated   bool
+	checkpoints *rpc.CheckpointStats
+	jobMaster   string // its RPC address once registered
+	notices     *outbox.Outbox[notice]
+	proc        *os.Process
+	exited      chan struct{}
+}
+
+// notice is a message for a JobMaster.
+type notice struct {
+	method string
+	body   any
+}
+
+func newDispatcher(clk clock.Clock, log *slog.Logger) *Dispatcher {
+	return &Dispatcher{log: log, clk: clk, client: &rpc.Client{}, jobs: map[string]*jobRecord{}, grace: 10 * time.Second}
+}
+
+func (d *Dispatcher) now() int64 { return d.clk.Now().UnixMilli() }
+
+// jobConfigKeys are the cluster's settings a job inherits unless its
+// submission sets them: what stream.Environment.Configure takes.
+func jobConfigKey(k string) bool {
+	for _, p := range []string{"execution.checkpointing.", "state.checkpoints.", "state.savepoints.", "restart-strategy", "parallelism.default", "pipeline.max-parallelism"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// handle registers the Dispatcher's RPC methods.
+func (d *Dispatcher) handle(s *rpc.Server) {
+	rpc.Handle(s, rpc.MethodRegisterJobMaster, func(_ context.Context, r *rpc.RegisterJobMaster) (*rpc.Empty, error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		j := d.jobs[r.JobID]
+		if j == nil {
+			return nil, rpc.Errorf(rpc.CodeNotFound, "no job %s", r.JobID)
+		}
+		if j.jobMaster != "" {
+			return nil, rpc.Errorf(rpc.CodeConflict, "job %s already has a JobMaster at %s", r.JobID, j.jobMaster)
+		}
+		j.jobMaster, j.name, j.vertices = r.Address, r.Name, r.Vertices
+		j.notices = outbox.New[notice](1 << 12)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			err := j.notices.Run(d.ctx, func(ctx context.Context, batch []notice) error {
+				for _, n := range batch {
+					cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					_, err := rpc.Call[any, rpc.Empty](cctx, d.client, r.Address, n.method, &n.body)
+					cancel()
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil && d.ctx.Err() == nil {
+				d.log.Warn("the JobMaster is unreachable", "job", r.JobID, "error", err)
+			}
+		}()
+		d.log.Info("JobMaster registered", "job", r.JobID, "name", r.Name, "address", r.Address)
+		return &rpc.Empty{}, nil
+	})
+	rpc.Handle(s, rpc.MethodJobStatus, func(_ context.Context, r *rpc.JobStatus) (*rpc.Empty, error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		j := d.jobs[r.JobID]
+		if j == nil {
+			return nil, rpc.Errorf(rpc.CodeNotFound, "no job %s", r.JobID)
+		}
+		d.update(j, r)
+		return &rpc.Empty{}, nil
+	})
+	rpc.Handle(s, rpc.MethodRequestSlots, func(_ context.Context, r *rpc.RequestSlots) (*rpc.Empty, error) {
+		if _, err := d.record(r.JobID); err != nil {
+			return nil, rpc.Errorf(rpc.CodeNotFound, "%v", err)
+		}
+		d.rm.RequestSlots(rm.JobID(r.JobID), r.Slots)
+		return &rpc.Empty{}, nil
+	})
+	rpc.Handle(s, rpc.MethodReleaseSlots, func(_ context.Context, r *rpc.ReleaseSlots) (*rpc.Empty, error) {
+		d.rm.ReleaseSlots(rm.JobID(r.JobID))
+		return &rpc.Empty{}, nil
+	})
+	rpc.Handle(s, rpc.MethodTaskManagerUnreachable, func(_ context.Context, r *rpc.TaskManagerUnreachable) (*rpc.Empty, error) {
+		d.log.Warn("a JobMaster cannot reach a TaskManager", "job", r.JobID, "taskmanager", r.TaskManager, "reason", r.Reason)
+		d.rm.TaskManagerLost(rm.WorkerID(r.TaskManager))
+		return &rpc.Empty{}, nil
+	})
+}
+
+// update applies a JobMaster's status report; d.mu is held.
+func (d *Dispatcher) update(j *jobRecord, r *rpc.JobStatus) {
+	if rest.Terminal(j.state) {
+		return
+	}
+	if r.State != "" && r.State != j.state {
+		j.state = r.State
+		j.timestamps[r.State] = r.Timestamp
+		if rest.Terminal(r.State) {
+			j.end = r.Timestamp
+			if err := d.jobStore.Remove(context.Background(), j.id); err != nil {
+				d.log.Warn("forgetting the ended job", "job", j.id, "error", err)
+			}
+		}
+	}
+	if r.Exception != nil {
+		j.exceptions = append([]rest.Exception{{ExceptionName: r.Exception.Name, Stacktrace: r.Exception.Message,
+			Timestamp: r.Exception.Timestamp, TaskManagerID: r.Exception.TaskManager}}, j.exceptions...)
+		if len(j.exceptions) > maxExceptions {
+			j.exceptions, j.truncated = j.exceptions[:maxExceptions], true
+		}
+	}
+	if r.Checkpoints != nil {
+		j.checkpoints = r.Checkpoints
+	}
+}
+
+func (d *Dispatcher) record(id string) (*jobRecord, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	j := d.jobs[id]
+	if j == nil {
+		return nil, fmt.Errorf("%w: no job %s", rest.ErrNotFound, id)
+	}
+	return j, nil
+}
+
+// notify queues a message for the JobMaster of job.
+func (d *Dispatcher) notify(job rm.JobID, method string, body any) {
+	d.mu.Lock()
+	j := d.jobs[string(job)]
+	d.mu.Unlock()
+	if j == nil || j.notices == nil {
+		return
+	}
+	j.notices.Add(notice{method, body})
+}
+
+// The ResourceManager's decisions (Listener), relayed to the JobMasters.
+
+func (d *Dispatcher) SlotsAllocated(a rm.AllocateSlots) {
+	msg := &rpc.SlotsAllocated{JobID: string(a.Job)}
+	for _, s := range a.Slots {
+		msg.Slots = append(msg.Slots, rpc.Slot{TaskManager: string(s.TaskManager), Index: s.Index, Address: a.Addresses[s.TaskManager]})
+	}
+	d.notify(a.Job, rpc.MethodSlotsAllocated, msg)
+}
+
+func (d *Dispatcher) SlotsLost(l rm.JobSlotsLost) {
+	msg := &rpc.SlotsLost{JobID: string(l.Job), TaskManager: string(l.TaskManager), Reason: l.Reason.Error()}
+	for _, s := range l.Slots {
+		msg.Slots = append(msg.Slots, rpc.Slot{TaskManager: string(s.TaskManager), Index: s.Index})
+	}
+	d.notify(l.Job, rpc.MethodSlotsLost, msg)
+}
+
+func (d *Dispatcher) RequestFailed(f rm.RequestFailed) {
+	d.notify(f.Job, rpc.MethodSlotRequestFailed, &rpc.SlotRequestFailed{JobID: string(f.Job), Slots: f.Slots, Reason: f.Reason.Error()})
+}
+
+// Submit stores the job's program and starts its JobMaster.
+func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader) (string, error) {
+	if d.ctx == nil || d.ctx.Err() != nil {
+		return "", fmt.Errorf("%w: the JobManager is not running", rest.ErrConflict)
+	}
+	if s.Builtin && len(s.Args) == 0 {
+		return "", fmt.Errorf("%w: a builtin job needs its arguments (run JOB ...)", rest.ErrBadRequest)
+	}
+	if !s.Builtin && prog == nil {
+		return "", fmt.Errorf("%w: the submission has no program", rest.ErrBadRequest)
+	}
+	exe, key := d.self, blob.Key("")
+	if !s.Builtin {
+		var err error
+		if key, err = d.blobs.Put(prog); err != nil {
+			return "", fmt.Errorf("jobmanager: store the job's program: %w", err)
+		}
+		exe = d.blobs.Path(key)
+		if err := os.Chmod(exe, 0o755); err != nil {
+			return "", fmt.Errorf("jobmanager: %w", err)
+		}
+	}
+	conf := maps.Clone(s.Config)
+	if conf == nil {
+		conf = map[string]string{}
+	}
+	for k, v := range d.clusterConf {
+		if _, ok := conf[k]; !ok && jobConfigKey(k) {
+			conf[k] = v
+		}
+	}
+	id := newJobID()
+	p := &program.Process{Role: program.RoleJobMaster, Config: conf, JobID: id, Host: d.host,
+		HeartbeatInterval: d.hbInterval, HeartbeatTimeout: d.hbTimeout, Dispatcher: d.rpcAddr,
+		Program: string(key), BlobAddress: d.blobAddr, Args: s.Args, WorkingDir: s.WorkingDir, Fingerprint: s.Fingerprint}
+	logDir := filepath.Join(d.workDir, "jobs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return "", fmt.Errorf("jobmanager: %w", err)
+	}
+	logPath := filepath.Join(logDir, id+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("jobmanager: %w", err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(exe, s.Args...)
+	cmd.Env = append(os.Environ(), p.Env())
+	if fi, err := os.Stat(s.WorkingDir); err == nil && fi.IsDir() {
+		cmd.Dir = s.WorkingDir
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+
+	now := d.now()
+	j := &jobRecord{id: id, name: s.Name, state: rest.StateInitializing, start: now, end: -1,
+		timestamps: map[string]int64{rest.StateInitializing: now}, exited: make(chan struct{})}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("jobmanager: start the JobMaster of job %q (%s): %w", s.Name, exe, err)
+	}
+	j.proc = cmd.Process
+	if rec, err := json.Marshal(struct {
+		rest.Submission
+		Program string `json:"program"`
+	}{s, string(key)}); err == nil {
+		if err := d.jobStore.Put(d.ctx, ha.JobRecord{ID: id, Submission: rec}); err != nil {
+			d.log.Warn("keeping the job for recovery", "job", id, "error", err)
+		}
+	}
+	d.jobs[id] = j
+	d.order = append(d.order, id)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		err := cmd.Wait()
+		close(j.exited)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if !rest.Terminal(j.state) {
+			msg := fmt.Sprintf("the JobMaster process ended (%v) before the job did; its log: %s", err, logPath)
+			if tail := logTail(logPath, 5); tail != "" {
+				msg += "\n" + tail
+			}
+			d.update(j, &rpc.JobStatus{State: rest.StateFailed, Timestamp: d.now(),
+				Exception: &rpc.Exception{Name: "JobMasterLost", Message: msg, Timestamp: d.now()}})
+		}
+		if j.notices != nil {
+			j.notices.Close()
+		}
+	}()
+	d.log.Info("job submitted", "job", id, "name", s.Name, "builtin", s.Builtin, "program", exe)
+	return id, nil
+}
+
+// logTail returns the last n lines of a file.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func newJobID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// stop stops every JobMaster process and waits for the Dispatcher's
+// goroutines.
+func (d *Dispatcher) stop() {
+	d.mu.Lock()
+	var running []*jobRecord
+	for _, j := range d.jobs {
+		select {
+		case <-j.exited:
+		default:
+			running = append(running, j)
+		}
+	}
+	d.mu.Unlock()
+	for _, j := range running {
+		_ = j.proc.Signal(syscall.SIGTERM)
+	}
+	for _, j := range running {
+		select {
+		case <-j.exited:
+		case <-time.After(d.grace):
+			_ = j.proc.Kill()
+			<-j.exited
+		}
+	}
+	d.wg.Wait()
+}
+
+// Jobs lists the jobs, oldest first.
+func (d *Dispatcher) Jobs(context.Context) ([]rest.Job, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	list := make([]rest.Job, 0, len(d.order))
+	for _, id := range d.order {
+		j := d.jobs[id]
+		list = append(list, rest.Job{ID: j.id, Name: j.name, State: j.state, StartTime: j.start, EndTime: j.end, Duration: j.duration(now)})
+	}
+	return list, nil
+}
+
+func (j *jobRecord) duration(now int64) int64 {
+	if j.end >= 0 {
+		return j.end - j.start
+	}
+	return now - j.start
+}
+
+// Job describes a job in detail.
+func (d *Dispatcher) Job(_ context.Context, id string) (rest.JobDetails, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	j := d.jobs[id]
+	if j == nil {
+		return rest.JobDetails{}, fmt.Errorf("%w: no job %s", rest.ErrNotFound, id)
+	}
+	now := d.now()
+	det := rest.JobDetails{ID: j.id, Name: j.name, IsStoppable: !rest.Terminal(j.state), State: j.state, StartTime: j.start,
+		EndTime: j.end, Duration: j.duration(now), Now: now, Timestamps: maps.Clone(j.timestamps), Vertices: []rest.JobVertex{}}
+	for _, v := range j.vertices {
+		det.Vertices = append(det.Vertices, rest.JobVertex{ID: v.ID, Name: v.Name, Parallelism: v.Parallelism, MaxParallelism: v.MaxParallelism, Status: j.state})
+	}
+	return det, nil
+}
+
+// JobExceptions lists a job's failures, newest first.
+func (d *Dispatcher) JobExceptions(_ context.Context, id string) (rest.JobExceptions, error) {
+	j, err := d.record(id)
+	if err != nil {
+		return rest.JobExceptions{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return rest.JobExceptions{ExceptionHistory: rest.ExceptionHistory{Entries: append([]rest.Exception{}, j.exceptions...), Truncated: j.truncated}}, nil
+}
+
+// JobCheckpoints returns a job's checkpoint statistics: asked of its
+// JobMaster while it runs, as last reported after.
+func (d *Dispatcher) JobCheckpoints(ctx context.Context, id string) (rest.Checkpoints, error) {
+	j, err := d.record(id)
+	if err != nil {
+		return rest.Checkpoints{}, err
+	}
+	d.mu.Lock()
+	jm, stats, terminal := j.jobMaster, j.checkpoints, rest.Terminal(j.state)
+	d.mu.Unlock()
+	if jm != "" && !terminal {
+		if res, err := d.control(ctx, id, &rpc.JobControl{Op: rpc.ControlDetails}); err == nil && res.Status != nil && res.Status.Checkpoints != nil {
+			stats = res.Status.Checkpoints
+		}
+	}
+	var c rest.Checkpoints
+	if stats == nil {
+		return c, nil
+	}
+	s := stats.Stats
+	c.Counts = rest.CheckpointCounts{Total: s.Triggered, InProgress: int64(s.InProgress), Completed: s.Completed, Failed: s.Failed}
+	if s.RestoredLocation != "" {
+		c.Counts.Restored = 1
+		c.Latest.Restored = &rest.RestoredCheckpoint{ID: s.RestoredID, ExternalPath: s.RestoredLocation, IsSavepoint: stats.RestoredIsSavepoint}
+	}
+	if s.LastCompletedLocation != "" {
+		c.Latest.Completed = &rest.CompletedCheckpoint{ID: s.LastCompletedID, Status: "COMPLETED", ExternalPath: s.LastCompletedLocation,
+			EndToEndDuration: s.LastCompletedDuration.Milliseconds()}
+	}
+	if stats.LastSavepointLocation != "" {
+		c.Latest.Savepoint = &rest.CompletedCheckpoint{ID: stats.LastSavepointID, Status: "COMPLETED", IsSavepoint: true, ExternalPath: stats.LastSavepointLocation}
+	}
+	return c, nil
+}
+
+// Result is how the job ended; nil while it runs.
+func (d *Dispatcher) Result(_ context.Context, id string) (*rest.JobResult, error) {
+	j, err := d.record(id)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !rest.Terminal(j.state) {
+		return nil, nil
+	}
+	r := &rest.JobResult{ID: j.id, NetRuntime: j.end - j.start}
+	switch j.state {
+	case rest.StateFinished:
+		r.ApplicationStatus = "SUCCEEDED"
+	case rest.StateCanceled:
+		r.ApplicationStatus = "CANCELED"
+	default:
+		r.ApplicationStatus = "FAILED"
+		if len(j.exceptions) > 0 {
+			r.FailureCause = &rest.FailureCause{Class: j.exceptions[0].ExceptionName, StackTrace: j.exceptions[0].Stacktrace}
+		}
+	}
+	return r, nil
+}
+
+// control passes an operation to the job's JobMaster.
+func (d *Dispatcher) control(ctx context.Context, id string, c *rpc.JobControl) (*rpc.JobControlResult, error) {
+	j, err := d.record(id)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	jm, state := j.jobMaster, j.state
+	d.mu.Unlock()
+	if rest.Terminal(state) {
+		return nil, fmt.Errorf("%w: job %s is %s", rest.ErrConflict, id, state)
+	}
+	if jm == "" {
+		return nil, fmt.Errorf("%w: job %s is still starting", rest.ErrConflict, id)
+	}
+	c.JobID = id
+	res, err := rpc.Call[rpc.JobControl, rpc.JobControlResult](ctx, d.client, jm, rpc.MethodJobControl, c)
+	var re *rpc.Error
+	if errors.As(err, &re) && re.Code == rpc.CodeConflict {
+		return nil, fmt.Errorf("%w: %s", rest.ErrConflict, re.Message)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jobmanager: job %s: %w", id, err)
+	}
+	return res, nil
+}
+
+// Cancel cancels a job.
+func (d *Dispatcher) Cancel(ctx context.Context, id string) error {
+	j, err := d.record(id)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	starting := j.jobMaster == "" && !rest.Terminal(j.state)
+	if starting {
+		// No JobMaster yet: end its process.
+		d.update(j, &rpc.JobStatus{State: rest.StateCanceled, Timestamp: d.now()})
+		_ = j.proc.Kill()
+	}
+	d.mu.Unlock()
+	if starting {
+		return nil
+	}
+	_, err = d.control(ctx, id, &rpc.JobControl{Op: rpc.ControlCancel})
+	return err
+}
+
+// TriggerSavepoint takes a savepoint of a running job.
+func (d *Dispatcher) TriggerSavepoint(ctx context.Context, id, dir string, cancelJob bool) (string, error) {
+	res, err := d.control(ctx, id, &rpc.JobControl{Op: rpc.ControlSavepoint, Dir: dir, CancelJob: cancelJob})
+	if err != nil {
+		return "", err
+	}
+	return res.Location, nil
+}
+
+// StopWithSavepoint stops a job with a savepoint.
+func (d *Dispatcher) StopWithSavepoint(ctx context.Context, id, dir string, drain bool) (string, error) {
+	res, err := d.control(ctx, id, &rpc.JobControl{Op: rpc.ControlStop, Dir: dir, Drain: drain})
+	if err != nil {
+		return "", err
+	}
+	return res.Location, nil
+}
+
+// TriggerCheckpoint takes a checkpoint of a running job.
+func (d *Dispatcher) TriggerCheckpoint(ctx context.Context, id string) (int64, error) {
+	res, err := d.control(ctx, id, &rpc.JobControl{Op: rpc.ControlTriggerCheckpoint})
+	if err != nil {
+		return 0, err
+	}
+	return res.CheckpointID, nil
+}

@@ -1,0 +1,295 @@
+package exactlyonce
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cluster is a JobManager and TaskManagers, each a runnel process on
+// loopback, killed when the test ends.
+type cluster struct {
+	t       *testing.T
+	runnel  string
+	rpcPort string
+	rest    string
+	logs    string
+	hb      []string
+}
+
+// buildBinary builds a package's command into dir.
+func buildBinary(t *testing.T, dir, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// startProcess starts a process whose output goes to log; it dies with
+// the test binary and is killed when the test ends.
+func startProcess(t *testing.T, log string, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	f, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		f.Close()
+	})
+	return cmd
+}
+
+// startCluster starts a JobManager with extra settings.
+func startCluster(t *testing.T, runnel string, extra ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, runnel: runnel, logs: t.TempDir(), hb: []string{"-Dheartbeat.interval=100ms", "-Dheartbeat.timeout=2s"}}
+	args := append([]string{"jobmanager", "-Djobmanager.rpc.address=127.0.0.1", "-Djobmanager.rpc.port=0",
+		"-Drest.port=0", "-Drest.bind-address=127.0.0.1", "-Dblob.server.port=0", "-Dtaskmanager.numberOfTaskSlots=2"}, c.hb...)
+	log := filepath.Join(c.logs, "jobmanager.log")
+	startProcess(t, log, runnel, append(args, extra...)...)
+	listening := regexp.MustCompile(`"jobmanager listening" rpc=(\S+) rest=(\S+)`)
+	deadline := time.Now().Add(time.Minute)
+	for c.rest == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the JobManager did not say where it listens:\n%s", readFile(log))
+		}
+		time.Sleep(20 * time.Millisecond)
+		if m := listening.FindStringSubmatch(readFile(log)); m != nil {
+			_, c.rpcPort, _ = net.SplitHostPort(m[1])
+			c.rest = m[2]
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.dumpLogs()
+		}
+	})
+	return c
+}
+
+// dumpLogs prints the logs of every process of the cluster.
+func (c *cluster) dumpLogs() {
+	_ = filepath.Walk(c.logs, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && filepath.Ext(path) == ".log" {
+			c.t.Logf("==== %s\n%s", path, readFile(path))
+		}
+		return nil
+	})
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// taskManager starts a TaskManager with 2 slots.
+func (c *cluster) taskManager(id string) *exec.Cmd {
+	args := append([]string{"taskmanager", "-Djobmanager.rpc.address=127.0.0.1", "-Djobmanager.rpc.port=" + c.rpcPort,
+		"-Dtaskmanager.numberOfTaskSlots=2", "-Dtaskmanager.resource-id=" + id,
+		"-Dprocess.taskmanager.working-dir=" + filepath.Join(c.logs, id)}, c.hb...)
+	return startProcess(c.t, filepath.Join(c.logs, id+".log"), c.runnel, args...)
+}
+
+// get decodes the JSON answer of a REST path.
+func (c *cluster) get(path string, v any) {
+	c.t.Helper()
+	res, err := http.Get("http://" + c.rest + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET %s: %s: %s", path, res.Status, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		c.t.Fatalf("GET %s: %v: %s", path, err, b)
+	}
+}
+
+// until polls cond until it holds, failing after two minutes.
+func (c *cluster) until(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// submit runs `runnel run --jobmanager ... --detached` and returns the
+// job's ID.
+func (c *cluster) submit(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command(c.runnel, append([]string{"run", "--jobmanager", c.rest, "--detached"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("runnel run: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`JobID ([0-9a-f]+)`).FindSubmatch(out)
+	if m == nil {
+		c.t.Fatalf("runnel run said %q", out)
+	}
+	return string(m[1])
+}
+
+// result waits for the job's end and returns its application status and
+// failure cause.
+func (c *cluster) result(id string) (string, string) {
+	var res struct {
+		Status struct {
+			ID string `json:"id"`
+		} `json:"status"`
+		Result struct {
+			Status string `json:"application-status"`
+			Cause  struct {
+				StackTrace string `json:"stack-trace"`
+			} `json:"failure-cause"`
+		} `json:"job-execution-result"`
+	}
+	c.until("the job's end", func() bool {
+		c.get("/jobs/"+id+"/execution-result", &res)
+		return res.Status.ID == "COMPLETED"
+	})
+	return res.Result.Status, res.Result.Cause.StackTrace
+}
+
+// TestExactlyOnceAcrossTaskManagers submits the compiled program to a
+// JobManager with two TaskManagers of two slots each, at parallelism 4
+// with checkpoints; once checkpoints complete, one TaskManager is killed
+// with SIGKILL and a new one started: the job restarts from its latest
+// checkpoint on the new slots and its output holds every line exactly
+// once.
+func TestExactlyOnceAcrossTaskManagers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a cluster")
+	}
+	bins := t.TempDir()
+	runnel := buildBinary(t, bins, "github.com/runnel-io/runnel/cmd/runnel")
+	program := buildBinary(t, bins, "github.com/runnel-io/runnel/examples/exactlyonce")
+	c := startCluster(t, runnel)
+	tm1 := c.taskManager("tm-1")
+	c.taskManager("tm-2")
+
+	const events, keys = 200000, 97
+	dir := t.TempDir()
+	out, ck := filepath.Join(dir, "out"), filepath.Join(dir, "checkpoints")
+	id := c.submit("--parallelism", "4", program, "--",
+		"--events", fmt.Sprint(events), "--keys", fmt.Sprint(keys), "--output", out,
+		"--checkpoint-interval", "100ms", "--checkpoint-dir", ck, "--rate", "5000")
+
+	var cps struct {
+		Counts struct {
+			Completed int `json:"completed"`
+		} `json:"counts"`
+	}
+	c.until("two completed checkpoints and some output", func() bool {
+		c.get("/jobs/"+id+"/checkpoints", &cps)
+		return cps.Counts.Completed >= 2 && len(readOutput(t, out)) > 0
+	})
+	var job struct {
+		Vertices []struct {
+			Parallelism int `json:"parallelism"`
+		} `json:"vertices"`
+	}
+	c.get("/jobs/"+id, &job)
+	for _, v := range job.Vertices {
+		if v.Parallelism != 4 {
+			t.Errorf("a task runs at parallelism %d, want 4", v.Parallelism)
+		}
+	}
+
+	if err := tm1.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.taskManager("tm-3")
+
+	status, cause := c.result(id)
+	if status != "SUCCEEDED" {
+		t.Fatalf("the job ended %s: %s", status, cause)
+	}
+	var ex struct {
+		History struct {
+			Entries []struct {
+				Name string `json:"exceptionName"`
+			} `json:"entries"`
+		} `json:"exceptionHistory"`
+	}
+	c.get("/jobs/"+id+"/exceptions", &ex)
+	if len(ex.History.Entries) == 0 {
+		t.Error("the job did not fail over after its TaskManager was killed")
+	}
+	checkExactlyOnce(t, readOutput(t, out), events, keys)
+	t.Logf("%d failovers", len(ex.History.Entries))
+}
+
+// TestProcessDriverStartsAndReleasesTaskManagers runs the builtin job at
+// parallelism 6 on a JobManager whose resource manager starts local
+// TaskManagers of two slots: it starts three for the job, the output is
+// exactly once, and all three are released once the job has ended and
+// they sat idle.
+func TestProcessDriverStartsAndReleasesTaskManagers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a cluster")
+	}
+	runnel := buildBinary(t, t.TempDir(), "github.com/runnel-io/runnel/cmd/runnel")
+	c := startCluster(t, runnel, "-Dresourcemanager.driver=process", "-Dresourcemanager.taskmanager-timeout=1s")
+
+	const events, keys = 60000, 13
+	dir := t.TempDir()
+	out, ck := filepath.Join(dir, "out"), filepath.Join(dir, "checkpoints")
+	id := c.submit("--parallelism", "6", "exactlyonce", "--",
+		"--events", fmt.Sprint(events), "--keys", fmt.Sprint(keys), "--output", out,
+		"--checkpoint-interval", "200ms", "--checkpoint-dir", ck, "--rate", "2000")
+
+	var tms struct {
+		TaskManagers []struct {
+			ID        string `json:"id"`
+			Slots     int    `json:"slotsNumber"`
+			FreeSlots int    `json:"freeSlots"`
+		} `json:"taskmanagers"`
+	}
+	c.until("three TaskManagers running the job", func() bool {
+		c.get("/taskmanagers", &tms)
+		busy := 0
+		for _, tm := range tms.TaskManagers {
+			busy += tm.Slots - tm.FreeSlots
+		}
+		return len(tms.TaskManagers) == 3 && busy == 6
+	})
+	for _, tm := range tms.TaskManagers {
+		if tm.Slots != 2 {
+			t.Errorf("TaskManager %s offers %d slots, want 2", tm.ID, tm.Slots)
+		}
+	}
+	if status, cause := c.result(id); status != "SUCCEEDED" {
+		t.Fatalf("the job ended %s: %s", status, cause)
+	}
+	checkExactlyOnce(t, readOutput(t, out), events, keys)
+	c.until("the idle TaskManagers released", func() bool {
+		c.get("/taskmanagers", &tms)
+		return len(tms.TaskManagers) == 0
+	})
+}
