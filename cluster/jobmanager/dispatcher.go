@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -458,6 +460,40 @@ func (d *Dispatcher) JobCheckpoints(ctx context.Context, id string) (rest.Checkp
 		c.Latest.Savepoint = &rest.CompletedCheckpoint{ID: stats.LastSavepointID, Status: "COMPLETED", IsSavepoint: true, ExternalPath: stats.LastSavepointLocation}
 	}
 	return c, nil
+}
+
+// JobMetrics are the network metrics of the job's workers, asked of its
+// JobMaster; none once it has ended.
+func (d *Dispatcher) JobMetrics(ctx context.Context, id string) ([]rest.Metric, error) {
+	j, err := d.record(id)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	jm, terminal := j.jobMaster, rest.Terminal(j.state)
+	d.mu.Unlock()
+	if jm == "" || terminal {
+		return nil, nil
+	}
+	res, err := d.control(ctx, id, &rpc.JobControl{Op: rpc.ControlDetails})
+	if err != nil {
+		return nil, err
+	}
+	var list []rest.Metric
+	for tm, m := range res.Metrics {
+		for _, x := range []struct {
+			name string
+			v    int
+		}{
+			{"SegmentsInUse", m.SegmentsInUse}, {"MaxSegmentsInUse", m.MaxSegmentsInUse}, {"SegmentLimit", m.SegmentLimit},
+			{"QueuedBuffers", m.QueuedBuffers}, {"BackPressuredChannels", m.BackPressuredChannels},
+			{"RemoteOutputChannels", m.RemoteOutputChannels}, {"RemoteInputChannels", m.RemoteInputChannels},
+		} {
+			list = append(list, rest.Metric{ID: tm + ".Network." + x.name, Value: strconv.Itoa(x.v)})
+		}
+	}
+	slices.SortFunc(list, func(a, b rest.Metric) int { return strings.Compare(a.ID, b.ID) })
+	return list, nil
 }
 
 // Result is how the job ended; nil while it runs.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"sync"
@@ -58,9 +59,10 @@ type master struct {
 	// status goes to the Dispatcher in order.
 	status *outbox.Outbox[rpc.JobStatus]
 
-	mu            sync.Mutex // guards state and lastSavepoint
+	mu            sync.Mutex // guards state, lastSavepoint and metrics
 	state         string
 	lastSavepoint rpc.CheckpointStats // its savepoint fields only
+	metrics       map[string]rpc.WorkerMetrics
 
 	// Owned by run.
 	slots     []rpc.Slot
@@ -302,6 +304,14 @@ func (m *master) handle() {
 // dropped.
 func (m *master) report(ctx context.Context, r *rpc.WorkerReport) (*rpc.WorkerReportResult, error) {
 	res := &rpc.WorkerReportResult{}
+	if r.Metrics != nil {
+		m.mu.Lock()
+		if m.metrics == nil {
+			m.metrics = map[string]rpc.WorkerMetrics{}
+		}
+		m.metrics[r.TaskManager] = *r.Metrics
+		m.mu.Unlock()
+	}
 	current := int(m.attempt.Load())
 	for _, x := range r.Reports {
 		if x.Kind == rpc.ReportLocation {
@@ -358,9 +368,10 @@ func (m *master) control(ctx context.Context, r *rpc.JobControl) (*rpc.JobContro
 	switch r.Op {
 	case rpc.ControlDetails:
 		m.mu.Lock()
-		state := m.state
+		state, metrics := m.state, maps.Clone(m.metrics)
 		m.mu.Unlock()
-		return &rpc.JobControlResult{Status: &rpc.JobStatus{JobID: m.p.JobID, State: state, Timestamp: m.now(), Checkpoints: m.checkpointStats()}}, nil
+		return &rpc.JobControlResult{Metrics: metrics,
+			Status: &rpc.JobStatus{JobID: m.p.JobID, State: state, Timestamp: m.now(), Checkpoints: m.checkpointStats()}}, nil
 	case rpc.ControlCancel:
 		select {
 		case m.events <- evCancel{}:

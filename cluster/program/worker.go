@@ -41,6 +41,7 @@ type host struct {
 	locations map[int64]storage.StateWriter // of checkpoints in progress
 
 	cur *attemptRun // owned by serve
+	w   *worker.Worker
 }
 
 // attemptRun is one attempt on this worker.
@@ -159,6 +160,34 @@ func (h *host) call(ctx context.Context, reports []rpc.Report) (*rpc.WorkerRepor
 		&rpc.WorkerReport{TaskManager: h.p.TaskManager, Reports: reports})
 }
 
+// beat is a heartbeat to the JobMaster, with the worker's metrics.
+func (h *host) beat(ctx context.Context) (*rpc.WorkerReportResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return rpc.Call[rpc.WorkerReport, rpc.WorkerReportResult](ctx, h.client, h.p.JobMaster, rpc.MethodWorkerReport,
+		&rpc.WorkerReport{TaskManager: h.p.TaskManager, Metrics: h.metrics()})
+}
+
+// metrics reads the worker's network buffers.
+func (h *host) metrics() *rpc.WorkerMetrics {
+	m := &rpc.WorkerMetrics{}
+	h.mu.Lock()
+	w := h.w
+	h.mu.Unlock()
+	if w != nil {
+		wm := w.Metrics()
+		m.SegmentsInUse, m.MaxSegmentsInUse, m.SegmentLimit, m.QueuedBuffers = wm.SegmentsInUse, wm.MaxSegmentsInUse, wm.SegmentLimit, wm.QueuedBuffers
+	}
+	for _, s := range h.data.Stats() {
+		m.RemoteOutputChannels++
+		if s.Backlog > 0 {
+			m.BackPressuredChannels++
+		}
+	}
+	m.RemoteInputChannels = len(h.server.Stats())
+	return m
+}
+
 // serve carries out the JobMaster's controls in order until it shuts the
 // worker down, ctx is done, or the JobMaster has not answered for the
 // heartbeat timeout.
@@ -176,7 +205,7 @@ func (h *host) serve(ctx context.Context) error {
 				h.apply(ctx, c)
 			}
 		case <-beat.C:
-			if _, err := h.call(ctx, nil); err == nil {
+			if _, err := h.beat(ctx); err == nil {
 				lastAck = time.Now()
 			} else if time.Since(lastAck) > h.p.HeartbeatTimeout {
 				return fmt.Errorf("program: the JobMaster at %s has not answered for %v: %w", h.p.JobMaster, h.p.HeartbeatTimeout, err)
@@ -271,6 +300,9 @@ func (h *host) deploy(ctx context.Context, c rpc.Control) {
 	}
 	w := worker.New(h.p.TaskManager, h.job.Graph, h.server, h.data, wopts)
 	run.tasks = w.Tasks()
+	h.mu.Lock()
+	h.w = w
+	h.mu.Unlock()
 	a := worker.Assignment{JobID: h.p.JobID, Attempt: c.Attempt, Workers: c.Assignment.Workers, Subtasks: c.Assignment.Subtasks}
 	go func() {
 		defer cancel()

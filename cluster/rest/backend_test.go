@@ -90,6 +90,16 @@ func (f *fakeBackend) JobExceptions(ctx context.Context, jobID string) (JobExcep
 	return JobExceptions{}, notFound(jobID)
 }
 
+func (f *fakeBackend) JobMetrics(_ context.Context, jobID string) ([]Metric, error) {
+	switch jobID {
+	case "j1":
+		return []Metric{{ID: "tm-1.Network.BackPressuredChannels", Value: "1"}, {ID: "tm-1.Network.SegmentsInUse", Value: "12"}}, nil
+	case "j2":
+		return nil, nil
+	}
+	return nil, notFound(jobID)
+}
+
 func (f *fakeBackend) JobCheckpoints(_ context.Context, jobID string) (Checkpoints, error) {
 	switch jobID {
 	case "j1":

@@ -97,6 +97,26 @@ func (c *Client) Exceptions(ctx context.Context, jobID string) (JobExceptions, e
 	return e, err
 }
 
+// Metrics returns the values of the job's metrics named ids, or of all of
+// them if none is named.
+func (c *Client) Metrics(ctx context.Context, jobID string, ids ...string) ([]Metric, error) {
+	if len(ids) == 0 {
+		var all []Metric
+		if err := c.call(ctx, http.MethodGet, jobPath(jobID, "/metrics"), nil, &all); err != nil {
+			return nil, err
+		}
+		for _, m := range all {
+			ids = append(ids, m.ID)
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
+	}
+	var ms []Metric
+	err := c.call(ctx, http.MethodGet, jobPath(jobID, "/metrics")+"?get="+url.QueryEscape(strings.Join(ids, ",")), nil, &ms)
+	return ms, err
+}
+
 // Checkpoints are the job's checkpoint statistics.
 func (c *Client) Checkpoints(ctx context.Context, jobID string) (Checkpoints, error) {
 	var cp Checkpoints

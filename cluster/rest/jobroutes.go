@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // maxRequestPart bounds the JSON part "request" of a submission.
@@ -36,6 +37,33 @@ func (s *Server) jobExceptions(r *http.Request) (any, error) {
 		ex.ExceptionHistory.Entries = []Exception{}
 	}
 	return ex, nil
+}
+
+// jobMetrics is Flink's metrics query: without ?get the IDs of the job's
+// metrics, with ?get=a,b the values of those of them that exist.
+func (s *Server) jobMetrics(r *http.Request) (any, error) {
+	ms, err := s.backend.JobMetrics(r.Context(), r.PathValue("jobid"))
+	if err != nil {
+		return nil, err
+	}
+	list := []Metric{}
+	get := r.URL.Query().Get("get")
+	if get == "" {
+		for _, m := range ms {
+			list = append(list, Metric{ID: m.ID})
+		}
+		return list, nil
+	}
+	want := map[string]bool{}
+	for _, id := range strings.Split(get, ",") {
+		want[strings.TrimSpace(id)] = true
+	}
+	for _, m := range ms {
+		if want[m.ID] {
+			list = append(list, m)
+		}
+	}
+	return list, nil
 }
 
 func (s *Server) jobCheckpoints(r *http.Request) (any, error) {

@@ -118,6 +118,13 @@ type RestoredCheckpoint struct {
 	ExternalPath string `json:"external_path"`
 }
 
+// Metric is one metric of a job (/jobs/:jobid/metrics), in Flink's
+// shape: its ID and, when asked for (?get=), its value.
+type Metric struct {
+	ID    string `json:"id"`
+	Value string `json:"value,omitempty"`
+}
+
 // Submission is a job to run (POST /jobs): its program and how to start
 // it. The request is multipart/form-data with a part "request" holding
 // the Submission as JSON and, unless Builtin, a part "program" holding the
@@ -198,6 +205,9 @@ type JobBackend interface {
 	Job(ctx context.Context, jobID string) (JobDetails, error)
 	JobExceptions(ctx context.Context, jobID string) (JobExceptions, error)
 	JobCheckpoints(ctx context.Context, jobID string) (Checkpoints, error)
+	// JobMetrics are the job's metrics now, sorted by ID: the network
+	// buffers and back-pressure of each of its workers.
+	JobMetrics(ctx context.Context, jobID string) ([]Metric, error)
 	// Result is nil while the job runs.
 	Result(ctx context.Context, jobID string) (*JobResult, error)
 	// Submit starts a job; program is the job's binary, nil for a builtin

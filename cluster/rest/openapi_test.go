@@ -332,11 +332,14 @@ func TestOpenAPIMatchesTheServer(t *testing.T) {
 
 	// A job.
 	for _, id := range []string{"j1", "j2"} {
-		for _, r := range []string{"/jobs/{jobid}", "/jobs/{jobid}/exceptions", "/jobs/{jobid}/checkpoints", "/jobs/{jobid}/execution-result"} {
+		for _, r := range []string{"/jobs/{jobid}", "/jobs/{jobid}/exceptions", "/jobs/{jobid}/checkpoints", "/jobs/{jobid}/execution-result", "/jobs/{jobid}/metrics"} {
 			a.expect(200, "GET", r, strings.ReplaceAll(r, "{jobid}", id), "", "")
 		}
 	}
-	for _, r := range []string{"/jobs/{jobid}", "/jobs/{jobid}/exceptions", "/jobs/{jobid}/checkpoints", "/jobs/{jobid}/execution-result"} {
+	if v := a.expect(200, "GET", "/jobs/{jobid}/metrics", "/jobs/j1/metrics?get=tm-1.Network.SegmentsInUse,nope", "", ""); fmt.Sprint(v) != "[map[id:tm-1.Network.SegmentsInUse value:12]]" {
+		t.Errorf("GET /jobs/j1/metrics?get= = %v", v)
+	}
+	for _, r := range []string{"/jobs/{jobid}", "/jobs/{jobid}/exceptions", "/jobs/{jobid}/checkpoints", "/jobs/{jobid}/execution-result", "/jobs/{jobid}/metrics"} {
 		a.expect(404, "GET", r, strings.ReplaceAll(r, "{jobid}", "nope"), "", "")
 	}
 

@@ -102,6 +102,7 @@ func NewServer(backend Backend, version string, log *slog.Logger) *Server {
 	s.route("GET /jobs/{jobid}", s.job)
 	s.route("PATCH /jobs/{jobid}", s.cancel)
 	s.route("GET /jobs/{jobid}/exceptions", s.jobExceptions)
+	s.route("GET /jobs/{jobid}/metrics", s.jobMetrics)
 	s.route("GET /jobs/{jobid}/checkpoints", s.jobCheckpoints)
 	s.route("GET /jobs/{jobid}/execution-result", s.executionResult)
 	s.route("POST /jobs/{jobid}/savepoints", s.triggerSavepoint)

@@ -167,6 +167,9 @@ type JobControlResult struct {
 	Location     string     `json:"location,omitempty"`
 	CheckpointID int64      `json:"checkpointId,omitempty"`
 	Status       *JobStatus `json:"status,omitempty"`
+	// Metrics (details) are the latest metrics of each worker, by
+	// TaskManager.
+	Metrics map[string]WorkerMetrics `json:"metrics,omitempty"`
 }
 
 // StartWorker asks a TaskManager to start the worker process of JobID,
@@ -235,10 +238,28 @@ type Report struct {
 	Event        []byte                             `json:"event,omitempty"`
 }
 
-// WorkerReport carries a worker's reports, in order.
+// WorkerReport carries a worker's reports, in order; a heartbeat carries
+// none but the worker's Metrics.
 type WorkerReport struct {
-	TaskManager string   `json:"taskManager"`
-	Reports     []Report `json:"reports"`
+	TaskManager string         `json:"taskManager"`
+	Reports     []Report       `json:"reports"`
+	Metrics     *WorkerMetrics `json:"metrics,omitempty"`
+}
+
+// WorkerMetrics are a worker's network buffers and back-pressure now.
+type WorkerMetrics struct {
+	// SegmentsInUse, MaxSegmentsInUse and SegmentLimit sum over the
+	// producers' pools (worker.Metrics).
+	SegmentsInUse    int `json:"segmentsInUse"`
+	MaxSegmentsInUse int `json:"maxSegmentsInUse"`
+	SegmentLimit     int `json:"segmentLimit"`
+	// QueuedBuffers wait in input channels.
+	QueuedBuffers int `json:"queuedBuffers"`
+	// BackPressuredChannels are remote output channels waiting for
+	// credit now.
+	BackPressuredChannels int `json:"backPressuredChannels"`
+	RemoteOutputChannels  int `json:"remoteOutputChannels"`
+	RemoteInputChannels   int `json:"remoteInputChannels"`
 }
 
 // WorkerReportResult answers WorkerReport; Location answers a

@@ -86,7 +86,7 @@ func Decode(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("rpc: malformed message: %w", err)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return errors.New("rpc: malformed message: trailing data")
 	}
 	return nil
@@ -127,6 +127,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		case CodeNotFound:
 			status = http.StatusNotFound
+		case CodeConflict:
+			status = http.StatusConflict
 		}
 		writeError(w, status, re)
 		return

@@ -1,7 +1,14 @@
 package worker_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
@@ -20,13 +27,107 @@ func keyedExchange(n int64) func(*stream.Environment) {
 	}
 }
 
+// exchangeRecords is the number of records of one run of the keyed
+// exchange benchmark.
+const exchangeRecords = 1 << 21
+
+// splitExchange places the sources on a and the keyed sinks on b.
+func splitExchange(jg *graph.JobGraph, a, b *peer, attempt int) worker.Assignment {
+	as := place(jg, func(v *graph.Vertex, _ int) *peer {
+		if v.Head().Source {
+			return a
+		}
+		return b
+	}, a, b)
+	as.Attempt = attempt
+	return as
+}
+
+// TestExchangePeerProcess is the other process of
+// BenchmarkWorkersKeyedExchange/tcp-processes; it does nothing unless that
+// benchmark started it. It runs the sink side of the exchange once per
+// "run <attempt>" line on stdin and answers "done <attempt> <error>".
+func TestExchangePeerProcess(t *testing.T) {
+	sources := os.Getenv("RUNNEL_EXCHANGE_PEER")
+	if sources == "" {
+		t.Skip("the peer process of a benchmark")
+	}
+	pb := newPeer(t, "b", 0)
+	fmt.Printf("addr %s\n", pb.addr)
+	pa := &peer{id: "a", addr: sources}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		attempt, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "run "))
+		if err != nil {
+			t.Fatalf("peer: %q", sc.Text())
+		}
+		jg := jobGraph(t, keyedExchange(exchangeRecords))
+		err = worker.New("b", jg, pb.srv, pb.client, worker.Options{}).Run(context.Background(), splitExchange(jg, pa, pb, attempt))
+		fmt.Printf("done %d %v\n", attempt, err)
+	}
+}
+
 // BenchmarkWorkersKeyedExchange moves int64 records from 2 source subtasks
-// to 2 keyed subtasks, over TCP on loopback between two workers (sources
-// on one, sinks on the other) and in the mini-cluster's in-process
-// channels.
+// to 2 keyed subtasks: over TCP on loopback between two workers in two
+// processes (sources in this one, sinks in a child process) as between
+// two TaskManagers, between two workers in one process, and in the
+// mini-cluster's in-process channels.
 func BenchmarkWorkersKeyedExchange(b *testing.B) {
-	const n = 1 << 21
+	const n = exchangeRecords
 	build := keyedExchange(n)
+	b.Run("tcp-processes", func(b *testing.B) {
+		pa := newPeer(b, "a", 0)
+		child := exec.Command(os.Args[0], "-test.run=^TestExchangePeerProcess$")
+		child.Env = append(os.Environ(), "RUNNEL_EXCHANGE_PEER="+pa.addr)
+		child.Stderr = os.Stderr
+		child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		stdin, err := child.StdinPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		stdout, err := child.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := child.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			stdin.Close()
+			if err := child.Wait(); err != nil {
+				b.Errorf("peer process: %v", err)
+			}
+		}()
+		lines := bufio.NewScanner(stdout)
+		var addr string
+		for addr == "" && lines.Scan() {
+			addr, _ = strings.CutPrefix(lines.Text(), "addr ")
+		}
+		if addr == "" {
+			b.Fatal("the peer process did not say where it listens")
+		}
+		pb := &peer{id: "b", addr: addr}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			jg := jobGraph(b, build)
+			w := worker.New("a", jg, pa.srv, pa.client, worker.Options{})
+			b.StartTimer()
+			fmt.Fprintf(stdin, "run %d\n", i)
+			if err := w.Run(context.Background(), splitExchange(jg, pa, pb, i)); err != nil {
+				b.Fatal(err)
+			}
+			for lines.Scan() {
+				if done, ok := strings.CutPrefix(lines.Text(), fmt.Sprintf("done %d ", i)); ok {
+					if done != "<nil>" {
+						b.Fatalf("peer process: %s", done)
+					}
+					break
+				}
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
 	b.Run("tcp", func(b *testing.B) {
 		pa, pb := newPeer(b, "a", 0), newPeer(b, "b", 0)
 		split := func(jg *graph.JobGraph) worker.Assignment {

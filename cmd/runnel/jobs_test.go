@@ -91,6 +91,8 @@ func (b *jobsBackend) JobExceptions(_ context.Context, jobID string) (rest.JobEx
 	}}}, nil
 }
 
+func (b *jobsBackend) JobMetrics(context.Context, string) ([]rest.Metric, error) { return nil, nil }
+
 func (b *jobsBackend) JobCheckpoints(_ context.Context, jobID string) (rest.Checkpoints, error) {
 	if _, err := b.find(jobID); err != nil {
 		return rest.Checkpoints{}, err

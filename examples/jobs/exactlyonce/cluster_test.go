@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -221,6 +223,27 @@ func TestExactlyOnceAcrossTaskManagers(t *testing.T) {
 		}
 	}
 
+	// Each worker reports its network buffers, within their bound.
+	metrics := map[string]int{}
+	c.until("the workers' network metrics", func() bool {
+		var ms []struct {
+			ID    string `json:"id"`
+			Value string `json:"value"`
+		}
+		c.get("/jobs/"+id+"/metrics?get=tm-1.Network.SegmentLimit,tm-1.Network.MaxSegmentsInUse,tm-2.Network.SegmentLimit,tm-2.Network.MaxSegmentsInUse", &ms)
+		for _, m := range ms {
+			n, _ := strconv.Atoi(m.Value)
+			metrics[m.ID] = n
+		}
+		return len(ms) == 4
+	})
+	for _, tm := range []string{"tm-1", "tm-2"} {
+		limit, max := metrics[tm+".Network.SegmentLimit"], metrics[tm+".Network.MaxSegmentsInUse"]
+		if limit == 0 || max > limit {
+			t.Errorf("%s: at most %d segments in use, limit %d", tm, max, limit)
+		}
+	}
+
 	if err := tm1.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -292,4 +315,120 @@ func TestProcessDriverStartsAndReleasesTaskManagers(t *testing.T) {
 		c.get("/taskmanagers", &tms)
 		return len(tms.TaskManagers) == 0
 	})
+}
+
+// cli runs a runnel command against the cluster's REST API and returns
+// its output.
+func (c *cluster) cli(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command(c.runnel, append(args[:1:1], append([]string{"--jobmanager", c.rest}, args[1:]...)...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("runnel %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// TestSavepointStopAndResumeOnCluster controls a job on a cluster with
+// the CLI: a checkpoint and a savepoint on demand, a stop with a
+// savepoint, and a resume from that savepoint at another parallelism,
+// submitted without --detached: the output holds every line exactly
+// once.
+func TestSavepointStopAndResumeOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a cluster")
+	}
+	runnel := buildBinary(t, t.TempDir(), "github.com/runnel-io/runnel/cmd/runnel")
+	c := startCluster(t, runnel)
+	c.taskManager("tm-1")
+	c.taskManager("tm-2")
+
+	const events, keys = 40000, 29
+	dir := t.TempDir()
+	out, ck, sp := filepath.Join(dir, "out"), filepath.Join(dir, "checkpoints"), filepath.Join(dir, "savepoints")
+	jobArgs := []string{"exactlyonce", "--", "--events", fmt.Sprint(events), "--keys", fmt.Sprint(keys), "--output", out,
+		"--checkpoint-dir", ck, "--checkpoint-interval", "0"}
+	id := c.submit(append([]string{"--parallelism", "4"}, append(jobArgs, "--rate", "1000")...)...)
+	c.until("the job running", func() bool {
+		var job struct {
+			State string `json:"state"`
+		}
+		c.get("/jobs/"+id, &job)
+		return job.State == "RUNNING"
+	})
+
+	if got := c.cli("checkpoint", id); !regexp.MustCompile(`Checkpoint \d+ for job ` + id + ` completed`).MatchString(got) {
+		t.Errorf("runnel checkpoint said %q", got)
+	}
+	savepoint := regexp.MustCompile(`Savepoint completed\. Path: (\S+)`)
+	if got := c.cli("savepoint", id, sp); savepoint.FindStringSubmatch(got) == nil {
+		t.Errorf("runnel savepoint said %q", got)
+	}
+	m := savepoint.FindStringSubmatch(c.cli("stop", "--savepointPath", sp, id))
+	if m == nil {
+		t.Fatal("runnel stop named no savepoint")
+	}
+	if status, cause := c.result(id); status != "SUCCEEDED" {
+		t.Fatalf("the stopped job ended %s: %s", status, cause)
+	}
+	if n := len(readOutput(t, out)); n == 0 || n >= events {
+		t.Fatalf("the job wrote %d of %d lines before it stopped", n, events)
+	}
+	var list []struct {
+		ID    string `json:"jid"`
+		State string `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(c.cli("list", "--all", "--output", "json")), &list); err != nil || len(list) != 1 || list[0].State != "FINISHED" {
+		t.Errorf("runnel list --all --output json: %+v, %v", list, err)
+	}
+
+	// Resumed at parallelism 3, attached: runnel run returns at the end.
+	cmd := exec.Command(runnel, append([]string{"run", "--jobmanager", c.rest, "--parallelism", "3", "--fromSavepoint", m[1]}, jobArgs...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if b, err := cmd.CombinedOutput(); err != nil || !regexp.MustCompile(`Job with JobID \w+ has finished`).Match(b) {
+		t.Fatalf("the resumed job: %v\n%s", err, b)
+	}
+	checkExactlyOnce(t, readOutput(t, out), events, keys)
+}
+
+// TestRunProgramOnEmbeddedCluster runs a compiled program with runnel run
+// and no JobManager: it runs on its embedded mini-cluster, with the
+// parallelism the command line asked for.
+func TestRunProgramOnEmbeddedCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the programs")
+	}
+	bins := t.TempDir()
+	runnel := buildBinary(t, bins, "github.com/runnel-io/runnel/cmd/runnel")
+	program := buildBinary(t, bins, "github.com/runnel-io/runnel/examples/exactlyonce")
+	const events, keys = 5000, 7
+	out := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(runnel, "run", "--parallelism", "3", program, "--",
+		"--events", fmt.Sprint(events), "--keys", fmt.Sprint(keys), "--output", out, "--checkpoint-interval", "50ms")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("runnel run: %v\n%s", err, b)
+	}
+	checkExactlyOnce(t, readOutput(t, out), events, keys)
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subtasks := map[string]bool{}
+	for _, e := range entries {
+		if f := strings.Split(e.Name(), "-"); len(f) > 2 && f[0] == "part" {
+			subtasks[f[1]] = true
+		}
+	}
+	if len(subtasks) != 3 {
+		t.Errorf("part files of %d sink subtasks, want 3 (--parallelism 3)", len(subtasks))
+	}
+
+	// A program that is neither a job of runnel nor executable is a usage
+	// error.
+	cmd = exec.Command(runnel, "run", filepath.Join(bins, "nothing"))
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "neither a job that ships with runnel") {
+		t.Errorf("runnel run of a missing program: %v\n%s", err, b)
+	}
 }
