@@ -27,6 +27,7 @@ import (
 	"github.com/runnel-io/runnel/cluster/rest"
 	"github.com/runnel-io/runnel/cluster/rpc"
 	"github.com/runnel-io/runnel/internal/outbox"
+	"github.com/runnel-io/runnel/internal/procgroup"
 	"github.com/runnel-io/runnel/runtime/clock"
 )
 
@@ -292,7 +293,7 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 		cmd.Dir = s.WorkingDir
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procgroup.Attr(true)
 
 	now := d.now()
 	j := &jobRecord{id: id, name: s.Name, state: rest.StateInitializing, start: now, end: -1,
@@ -316,7 +317,7 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		err := cmd.Wait()
+		err := procgroup.Reap(cmd)
 		close(j.exited)
 		d.mu.Lock()
 		defer d.mu.Unlock()

@@ -9,6 +9,3 @@ import (
 
 // terminate asks process p to exit: SIGTERM.
 func terminate(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
-
-// killGroup kills the process group pgid.
-func killGroup(pgid int) error { return syscall.Kill(-pgid, syscall.SIGKILL) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/blob"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/internal/procgroup"
 )
 
 // reportTimeout bounds the WorkerExited call to a JobMaster.
@@ -158,7 +159,7 @@ func (t *TaskManager) start(ctx, life context.Context, w *worker, req *rpc.Start
 		cmd.Args = argv
 		cmd.Env, cmd.Dir = env, dir
 		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.SysProcAttr = sysProcAttr()
+		cmd.SysProcAttr = procgroup.Attr(true)
 		cmd.Cancel = func() error { return terminate(cmd.Process) }
 		cmd.WaitDelay = t.cfg.StopGracePeriod
 		err = cmd.Start()
@@ -254,7 +255,7 @@ func (t *TaskManager) forget(w *worker) {
 // asked to stop, or Run is returning, it tells the JobMaster.
 func (t *TaskManager) watch(w *worker) {
 	defer t.wg.Done()
-	err := reap(w.cmd)
+	err := procgroup.Reap(w.cmd)
 	w.cancel()
 	t.forget(w)
 	t.mu.Lock()

@@ -28,11 +28,20 @@ type cluster struct {
 	hb      []string
 }
 
-// buildBinary builds a package's command into dir.
+// buildBinary builds a package's command into dir, with the race detector
+// if the test has it: a data race in a process of the cluster then ends
+// it with an error.
 func buildBinary(t *testing.T, dir, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(dir, filepath.Base(pkg))
-	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+		// A race ends the process that has it at once, and so fails the
+		// test, whichever process it is.
+		t.Setenv("GORACE", "halt_on_error=1")
+	}
+	if out, err := exec.Command("go", append(args, pkg)...).CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
@@ -390,6 +399,29 @@ func TestSavepointStopAndResumeOnCluster(t *testing.T) {
 		t.Fatalf("the resumed job: %v\n%s", err, b)
 	}
 	checkExactlyOnce(t, readOutput(t, out), events, keys)
+
+	// A cancelled job ends CANCELED and gives its slots back.
+	id = c.submit(append([]string{"--parallelism", "4"}, "exactlyonce", "--", "--events", "1000000", "--keys", "5",
+		"--output", filepath.Join(dir, "cancelled"), "--rate", "100")...)
+	c.until("the job running", func() bool {
+		var job struct {
+			State string `json:"state"`
+		}
+		c.get("/jobs/"+id, &job)
+		return job.State == "RUNNING"
+	})
+	c.cli("cancel", id)
+	if status, _ := c.result(id); status != "CANCELED" {
+		t.Errorf("the cancelled job ended %s", status)
+	}
+	c.until("the slots free again", func() bool {
+		var o struct {
+			Total int `json:"slots-total"`
+			Free  int `json:"slots-available"`
+		}
+		c.get("/overview", &o)
+		return o.Total == 4 && o.Free == 4
+	})
 }
 
 // TestRunProgramOnEmbeddedCluster runs a compiled program with runnel run

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
+	"github.com/runnel-io/runnel/internal/procgroup"
 )
 
 // EnvWorkerID is set to the worker's ID in every worker's environment.
@@ -171,8 +172,8 @@ func (d *Driver) RequestWorker(ctx context.Context, id rm.WorkerID, spec rm.Work
 	cmd := exec.CommandContext(life, d.cfg.Command[0], args...)
 	cmd.Env = append(append(os.Environ(), d.cfg.Env...), EnvWorkerID+"="+string(id))
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.SysProcAttr = procgroup.Attr(false)
+	cmd.Cancel = func() error { return procgroup.Signal(cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = d.cfg.GracePeriod
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -221,7 +222,7 @@ func (d *Driver) Close() error {
 func (d *Driver) watch(w *worker) {
 	defer d.wg.Done()
 	d.events.WorkerStarted(w.id)
-	err := reap(w.cmd)
+	err := procgroup.Reap(w.cmd)
 	w.cancel()
 	w.log.Close()
 	d.mu.Lock()
@@ -258,14 +259,4 @@ func checkID(id rm.WorkerID) error {
 		return fmt.Errorf("resourcemanager: invalid worker ID %s", strconv.Quote(s))
 	}
 	return nil
-}
-
-// signalGroup sends sig to the process group pgid; a group that is gone
-// is os.ErrProcessDone.
-func signalGroup(pgid int, sig syscall.Signal) error {
-	err := syscall.Kill(-pgid, sig)
-	if errors.Is(err, syscall.ESRCH) {
-		return os.ErrProcessDone
-	}
-	return err
 }
