@@ -27,6 +27,15 @@ type Restore struct {
 // (state.RedistributeOperatorState). State of an operator the job no
 // longer has is an error unless allowNonRestored.
 func BuildRestore(ctx context.Context, st storage.Storage, md *checkpoint.Metadata, location string, jg *graph.JobGraph, allowNonRestored bool) (*Restore, error) {
+	return BuildRestoreFor(ctx, st, md, location, jg, allowNonRestored, nil)
+}
+
+// BuildRestoreFor is BuildRestore for the subtasks for which want is true
+// (every subtask if want is nil): a process that runs some of a job's
+// subtasks reads only the keyed state files they need. The entries of
+// other subtasks are empty.
+func BuildRestoreFor(ctx context.Context, st storage.Storage, md *checkpoint.Metadata, location string, jg *graph.JobGraph, allowNonRestored bool,
+	want func(vertex, subtask int) bool) (*Restore, error) {
 	if err := CheckRestore(md, location, jg, allowNonRestored); err != nil {
 		return nil, err
 	}
@@ -46,7 +55,7 @@ func BuildRestore(ctx context.Context, st storage.Storage, md *checkpoint.Metada
 				continue
 			}
 			maxP := jg.Stream.MaxParallelismOf(n)
-			if err := restoreOperator(&read, op, v, maxP, r.Tasks[v.ID]); err != nil {
+			if err := restoreOperator(&read, op, v, maxP, r.Tasks[v.ID], want); err != nil {
 				return nil, fmt.Errorf("jobmaster: operator %s (%q): %w", id, n.Name, err)
 			}
 		}
@@ -83,7 +92,8 @@ func hasState(op checkpoint.OperatorState) bool {
 	return false
 }
 
-func restoreOperator(read *reader, op *checkpoint.OperatorState, v *graph.Vertex, maxP int, tasks []map[string]*task.OperatorRestore) error {
+func restoreOperator(read *reader, op *checkpoint.OperatorState, v *graph.Vertex, maxP int, tasks []map[string]*task.OperatorRestore,
+	want func(vertex, subtask int) bool) error {
 	p := v.Parallelism
 	hasKeyed := slices.ContainsFunc(op.Subtasks, func(s checkpoint.SubtaskState) bool { return !s.Keyed.IsZero() })
 	if hasKeyed && op.MaxParallelism != maxP {
@@ -114,6 +124,9 @@ func restoreOperator(read *reader, op *checkpoint.OperatorState, v *graph.Vertex
 		}
 	}
 	for s := range p {
+		if want != nil && !want(v.ID, s) {
+			continue
+		}
 		or := &task.OperatorRestore{}
 		if shares != nil {
 			or.Operator = shares[s]

@@ -2,11 +2,14 @@ package jobmaster_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/state/keygroup"
 	"github.com/runnel-io/runnel/stream"
@@ -68,5 +71,49 @@ func TestRestoreRejectsAnotherMaxParallelism(t *testing.T) {
 	_, err := jobmaster.BuildRestore(context.Background(), nil, md, "/sp", jg, false)
 	if err == nil || !strings.Contains(err.Error(), "max parallelism 128") {
 		t.Fatalf("error %v, want one about max parallelism 128", err)
+	}
+}
+
+// readLog is a storage whose state files cannot be read; it records which
+// were asked for.
+type readLog struct {
+	storage.Storage
+	read []string
+}
+
+func (r *readLog) ReadState(_ context.Context, _ string, h checkpoint.StateHandle) ([]byte, error) {
+	r.read = append(r.read, h.Path)
+	return nil, errors.New("unreadable")
+}
+
+// TestRestoreForReadsOnlyWantedKeyedState restores a keyed operator for
+// some subtasks: only the keyed files whose key groups they own are read.
+func TestRestoreForReadsOnlyWantedKeyedState(t *testing.T) {
+	jg := job(t)
+	reduce := opID(t, jg, "Reduce")
+	var vertex int
+	for _, v := range jg.Vertices {
+		for _, n := range v.Nodes {
+			if jg.OperatorIDs[n.ID] == reduce {
+				vertex = v.ID
+			}
+		}
+	}
+	md := &checkpoint.Metadata{JobID: "j", CheckpointID: 1, Kind: checkpoint.KindSavepoint, Operators: []checkpoint.OperatorState{{
+		ID: reduce, Name: "sum", Parallelism: 2, MaxParallelism: 64,
+		Subtasks: []checkpoint.SubtaskState{
+			{Keyed: checkpoint.StateHandle{Path: "k0", Size: 1}, KeyGroups: keygroup.Range{Start: 0, End: 31}},
+			{Keyed: checkpoint.StateHandle{Path: "k1", Size: 1}, KeyGroups: keygroup.Range{Start: 32, End: 63}},
+		},
+	}}}
+	st := &readLog{}
+	none := func(int, int) bool { return false }
+	if _, err := jobmaster.BuildRestoreFor(context.Background(), st, md, "/sp", jg, false, none); err != nil || len(st.read) != 0 {
+		t.Fatalf("for no subtask: %v, read %v", err, st.read)
+	}
+	second := func(v, s int) bool { return v == vertex && s == 1 }
+	_, err := jobmaster.BuildRestoreFor(context.Background(), st, md, "/sp", jg, false, second)
+	if err == nil || !slices.Equal(st.read, []string{"k1"}) {
+		t.Fatalf("for subtask 1: %v, read %v, want k1 only", err, st.read)
 	}
 }

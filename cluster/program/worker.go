@@ -276,7 +276,7 @@ func (h *host) deploy(ctx context.Context, c rpc.Control) {
 	var restore *jobmaster.Restore
 	if c.RestoreLocation != "" {
 		var err error
-		if restore, err = h.restore(actx, c.RestoreLocation, c.AllowNonRestored); err != nil {
+		if restore, err = h.restore(actx, c.RestoreLocation, c.AllowNonRestored, c.Assignment); err != nil {
 			cancel()
 			ended(err)
 			return
@@ -315,8 +315,8 @@ func (h *host) deploy(ctx context.Context, c rpc.Control) {
 }
 
 // restore reads the snapshot at location and redistributes it over the
-// job's subtasks.
-func (h *host) restore(ctx context.Context, location string, allowNonRestored bool) (*jobmaster.Restore, error) {
+// job's subtasks, reading the keyed state of the local ones only.
+func (h *host) restore(ctx context.Context, location string, allowNonRestored bool, a *rpc.Assignment) (*jobmaster.Restore, error) {
 	if h.st == nil {
 		return nil, errors.New("program: restoring needs checkpoint storage")
 	}
@@ -324,7 +324,10 @@ func (h *host) restore(ctx context.Context, location string, allowNonRestored bo
 	if err != nil {
 		return nil, fmt.Errorf("program: restore: %w", err)
 	}
-	return jobmaster.BuildRestore(ctx, h.st, md, loc, h.job.Graph, allowNonRestored)
+	local := func(v, s int) bool {
+		return v < len(a.Subtasks) && s < len(a.Subtasks[v]) && a.Subtasks[v][s] == h.p.TaskManager
+	}
+	return jobmaster.BuildRestoreFor(ctx, h.st, md, loc, h.job.Graph, allowNonRestored, local)
 }
 
 // coordinatorGateways carry the subtasks' operator events to their
