@@ -98,8 +98,9 @@ func newDispatcher(clk clock.Clock, log *slog.Logger) *Dispatcher {
 
 func (d *Dispatcher) now() int64 { return d.clk.Now().UnixMilli() }
 
-// jobConfigKeys are the cluster's settings a job inherits unless its
-// submission sets them: what stream.Environment.Configure takes.
+// jobConfigKey reports whether k is one of the cluster's settings a job
+// inherits unless its submission sets it: what stream.Environment.Configure
+// takes.
 func jobConfigKey(k string) bool {
 	for _, p := range []string{"execution.checkpointing.", "state.checkpoints.", "state.savepoints.", "restart-strategy", "parallelism.default", "pipeline.max-parallelism"} {
 		if strings.HasPrefix(k, p) {

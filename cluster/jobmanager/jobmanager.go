@@ -49,7 +49,6 @@ type JobManager struct {
 	rest  *rest.Server
 	blobs *blob.Server
 	rm    *Service
-	disp  *Dispatcher
 	hbInt time.Duration
 	ready chan struct{}
 }
@@ -134,7 +133,6 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout}
 	d := newDispatcher(j.opts.Clock, j.log)
-	j.disp = d
 	j.rm, err = NewService(rmCfg, drv, d, j.opts.Clock, j.log)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
