@@ -178,9 +178,6 @@ func testBackPressure(t *testing.T, producers, perChannel, segmentSize int) {
 		t.Fatal(err)
 	}
 	sink.job = job
-	if m := job.Metrics(); m.SegmentLimit != limit {
-		t.Fatalf("SegmentLimit %d, want %d", m.SegmentLimit, limit)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -214,6 +211,9 @@ func testBackPressure(t *testing.T, producers, perChannel, segmentSize int) {
 		last = e
 	}
 	m := job.Metrics()
+	if m.SegmentLimit != limit {
+		t.Fatalf("SegmentLimit %d, want %d", m.SegmentLimit, limit)
+	}
 	if e := emitted.Load(); e > bound+1 {
 		t.Errorf("while the sink holds its first record, the source emitted %d records; the buffers hold at most %d", e, bound+1)
 	}

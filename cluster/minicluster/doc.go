@@ -3,9 +3,12 @@
 // in-process channels (network.LocalChannel) behind the same Sender and
 // InputGate interfaces the TCP exchange implements.
 //
-// Deployment wires, for each job edge from vertex A to vertex B, one channel
-// from every subtask of A to every subtask of B (one channel from subtask i
-// to subtask i for a pointwise FORWARD edge). Each consumer subtask has one
+// Each attempt runs on one cluster/worker.Worker that has every subtask,
+// so the mini-cluster wires and runs tasks with exactly the code a worker
+// process of a cluster uses, with only local channels. The wiring: for
+// each job edge from vertex A to vertex B, one channel from every subtask
+// of A to every subtask of B (one channel from subtask i to subtask i for
+// a pointwise FORWARD edge). Each consumer subtask has one
 // input gate over all its channels; each producer subtask has one segment
 // pool per output edge, bounded to channels·(capacity+2) segments: one being
 // filled, capacity queued and one being read per channel. That bound is the

@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/worker"
@@ -19,7 +18,6 @@ import (
 	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/runtime/network"
-	"github.com/runnel-io/runnel/runtime/operator"
 	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/runtime/task"
 )
@@ -73,8 +71,7 @@ type Job struct {
 	restore *jobmaster.Restore
 
 	mu       sync.Mutex
-	pools    []*network.Pool
-	gates    []*network.InputGate
+	w        *worker.Worker // of the running or last attempt
 	restarts int
 }
 
@@ -95,10 +92,6 @@ func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
 	j := &Job{name: name, id: opts.JobID, graph: jg, opts: opts}
 	if j.id == "" {
 		j.id = newJobID()
-	}
-	// Wire once to find wiring errors now rather than at Run.
-	if _, err := j.wire(0, nil, nil); err != nil {
-		return nil, err
 	}
 	cj, coords := jobmaster.CheckpointJob(j.id, jg)
 	if opts.Checkpoints == nil {
@@ -143,77 +136,6 @@ func newJobID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// wire builds the deployments of one attempt: fresh gates and pools.
-func (j *Job) wire(attempt int, restore *jobmaster.Restore, gateways map[int][]operator.CoordinatorGateway) ([]task.Deployment, error) {
-	jg, opts := j.graph, j.opts
-	type key struct {
-		edge     *graph.Edge
-		producer int
-		consumer int
-	}
-	channelOf := map[key]network.Sender{}
-	var pools []*network.Pool
-	var gates []*network.InputGate
-	deps := make([][]task.Deployment, len(jg.Vertices))
-	for _, v := range jg.Vertices {
-		deps[v.ID] = make([]task.Deployment, v.Parallelism)
-		for s := range v.Parallelism {
-			d := task.Deployment{JobName: j.name, Job: jg, Vertex: v, Subtask: s, Attempt: attempt, Logger: opts.Logger,
-				Clock: opts.Clock, AutoWatermarkInterval: opts.AutoWatermarkInterval}
-			if restore != nil {
-				d.Restored, d.Restore = true, restore.Tasks[v.ID][s]
-			}
-			for _, n := range v.Nodes {
-				if gws, ok := gateways[n.ID]; ok {
-					if d.Gateways == nil {
-						d.Gateways = map[int]operator.CoordinatorGateway{}
-					}
-					d.Gateways[n.ID] = gws[s]
-				}
-			}
-			var edges []*graph.Edge
-			var producers []int
-			for _, c := range jg.GateLayout(v, s) {
-				edges, producers = append(edges, c.Edge), append(producers, c.Producer)
-			}
-			if len(edges) > 0 {
-				d.Gate = network.NewInputGate(len(edges), opts.ChannelCapacity)
-				d.ChannelEdges = edges
-				gates = append(gates, d.Gate)
-				for ch, e := range edges {
-					channelOf[key{e, producers[ch], s}] = d.Gate.Channel(ch)
-				}
-			}
-			deps[v.ID][s] = d
-		}
-	}
-	var all []task.Deployment
-	for _, v := range jg.Vertices {
-		for s := range v.Parallelism {
-			d := &deps[v.ID][s]
-			for _, e := range v.Out {
-				var targets []network.Sender
-				for _, c := range jg.Consumers(e, s) {
-					targets = append(targets, channelOf[key{e, s, c}])
-				}
-				for i, t := range targets {
-					if t == nil {
-						return nil, fmt.Errorf("minicluster: edge %v: no channel from subtask %d to consumer %d", e, s, i)
-					}
-				}
-				pool := network.NewPool(opts.SegmentSize, worker.PoolLimit(len(targets), opts.ChannelCapacity))
-				pools = append(pools, pool)
-				d.Outputs = append(d.Outputs, task.OutputChannels{Edge: e, Targets: targets, Pool: pool})
-			}
-			all = append(all, *d)
-		}
-	}
-	j.mu.Lock()
-	j.pools, j.gates = pools, gates
-	j.mu.Unlock()
-	return all, nil
 }
 
 // Run runs the job until it ends, fails for good, or ctx is done, and
@@ -296,46 +218,38 @@ func sleep(ctx context.Context, clk clock.Clock, d time.Duration) error {
 	}
 }
 
-// runAttempt deploys and runs every subtask once.
+// local is the ID of the mini-cluster's one worker.
+const local = "local"
+
+// runAttempt runs every subtask once, on one worker that has them all:
+// the wiring of a job split over processes, with only local channels.
 func (j *Job) runAttempt(ctx context.Context, attempt int, restore *jobmaster.Restore) error {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var gateways map[int][]operator.CoordinatorGateway
+	opts := worker.Options{JobName: j.name, ChannelCapacity: j.opts.ChannelCapacity, SegmentSize: j.opts.SegmentSize,
+		Clock: j.opts.Clock, AutoWatermarkInterval: j.opts.AutoWatermarkInterval, Logger: j.opts.Logger, Restore: restore}
+	var w *worker.Worker
 	if j.cp != nil {
-		gateways = j.cp.Gateways()
+		opts.Gateways = j.cp.Gateways()
+		opts.Deployed = func(ctx context.Context, _ worker.Assignment) error { return j.cp.StartAttempt(ctx, w.Tasks()) }
 	}
-	deps, err := j.wire(attempt, restore, gateways)
-	if err != nil {
-		return err
-	}
-	g, gctx := errgroup.WithContext(actx)
-	tasks := make(map[checkpoint.TaskID]*task.Task, len(deps))
-	list := make([]*task.Task, 0, len(deps))
-	for _, d := range deps {
-		if j.opts.Checkpoints != nil {
-			d.Checkpoints = &task.Checkpointing{
-				Periodic: j.opts.Checkpoints.Config.Interval > 0,
-				Reporter: j.cp.Reporter(),
-				Upload:   j.cp.Upload,
-			}
-		}
-		t, err := task.New(gctx, d)
-		if err != nil {
-			return fmt.Errorf("minicluster: deploy %q: %w", d.Vertex.Name(), err)
-		}
-		tasks[checkpoint.TaskID{Vertex: d.Vertex.ID, Subtask: d.Subtask}] = t
-		list = append(list, t)
-	}
-	if j.cp != nil {
-		if err := j.cp.StartAttempt(ctx, gateway(tasks)); err != nil {
-			return err
+	if j.opts.Checkpoints != nil {
+		opts.Checkpoints = &task.Checkpointing{
+			Periodic: j.opts.Checkpoints.Config.Interval > 0,
+			Reporter: j.cp.Reporter(),
+			Upload:   j.cp.Upload,
 		}
 	}
-	j.opts.Logger.Info("job running", "job", j.name, "attempt", attempt, "tasks", len(j.graph.Vertices), "subtasks", len(list))
-	for _, t := range list {
-		g.Go(func() error { return t.Run(gctx) })
+	w = worker.New(local, j.graph, nil, nil, opts)
+	j.mu.Lock()
+	j.w = w
+	j.mu.Unlock()
+	a := worker.Assignment{JobID: j.id, Attempt: attempt, Workers: map[string]string{}}
+	for _, v := range j.graph.Vertices {
+		a.Subtasks = append(a.Subtasks, slices.Repeat([]string{local}, v.Parallelism))
 	}
 	stop := make(chan struct{})
+	defer close(stop)
 	if j.cp != nil {
 		go func() {
 			select {
@@ -345,49 +259,11 @@ func (j *Job) runAttempt(ctx context.Context, attempt int, restore *jobmaster.Re
 			}
 		}()
 	}
-	err = g.Wait()
-	close(stop)
-	// After a failure or a cancellation, a producer may have sent a segment
-	// after its consumer drained its gate and stopped; no task runs now.
-	j.mu.Lock()
-	for _, g := range j.gates {
-		g.Drain()
-	}
-	j.mu.Unlock()
+	err := w.Run(actx, a)
 	if cause := context.Cause(actx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
 	return err
-}
-
-// gateway reaches the subtasks of one attempt.
-type gateway map[checkpoint.TaskID]*task.Task
-
-func (g gateway) TriggerCheckpoint(t checkpoint.TaskID, b *network.Barrier) {
-	if x, ok := g[t]; ok {
-		x.TriggerCheckpoint(b)
-	}
-}
-
-func (g gateway) NotifyCheckpointComplete(t checkpoint.TaskID, id int64, opts checkpoint.Options) {
-	if x, ok := g[t]; ok {
-		x.NotifyCheckpointComplete(id, opts)
-	}
-}
-
-func (g gateway) NotifyCheckpointAborted(t checkpoint.TaskID, id int64) {
-	if x, ok := g[t]; ok {
-		x.NotifyCheckpointAborted(id)
-	}
-}
-
-func (g gateway) DeliverOperatorEvent(t checkpoint.TaskID, node int, event []byte) {
-	if x, ok := g[t]; ok {
-		x.DeliverOperatorEvent(node, event)
-	}
 }
 
 // ErrNoCheckpoints is returned by the savepoint and checkpoint calls of a
@@ -438,32 +314,16 @@ func (j *Job) Restarts() int {
 }
 
 // Metrics is a snapshot of the job's network buffers.
-type Metrics struct {
-	// SegmentLimit is the sum of the pools' limits: the most segments the
-	// job can hold at once.
-	SegmentLimit int
-	// SegmentsInUse and MaxSegmentsInUse sum over the pools.
-	SegmentsInUse, MaxSegmentsInUse int
-	// MaxPoolInUse is the largest MaxInUse of one pool.
-	MaxPoolInUse int
-	// QueuedBuffers is the number of buffers waiting in input channels.
-	QueuedBuffers int
-}
+type Metrics = worker.Metrics
 
 // Metrics returns the current buffer usage. It is safe to call while the
 // job runs.
 func (j *Job) Metrics() Metrics {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	var m Metrics
-	for _, p := range j.pools {
-		m.SegmentLimit += p.Limit()
-		m.SegmentsInUse += p.InUse()
-		m.MaxSegmentsInUse += p.MaxInUse()
-		m.MaxPoolInUse = max(m.MaxPoolInUse, p.MaxInUse())
+	w := j.w
+	j.mu.Unlock()
+	if w == nil {
+		return Metrics{}
 	}
-	for _, g := range j.gates {
-		m.QueuedBuffers += g.QueuedBuffers()
-	}
-	return m
+	return w.Metrics()
 }

@@ -282,7 +282,7 @@ func (h *host) deploy(ctx context.Context, c rpc.Control) {
 			return
 		}
 	}
-	wopts := worker.Options{ChannelCapacity: opts.ChannelCapacity, SegmentSize: opts.SegmentSize, Clock: opts.Clock,
+	wopts := worker.Options{JobName: h.job.Name, ChannelCapacity: opts.ChannelCapacity, SegmentSize: opts.SegmentSize, Clock: opts.Clock,
 		AutoWatermarkInterval: opts.AutoWatermarkInterval, Logger: h.log, Restore: restore,
 		Gateways: h.coordinatorGateways(c.Attempt),
 		Deployed: func(ctx context.Context, _ worker.Assignment) error {

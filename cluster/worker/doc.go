@@ -5,8 +5,8 @@
 // A job is a Go program. Every process that runs some of its subtasks
 // rebuilds the same job graph by running the program, gets the attempt's
 // Assignment (where each subtask runs, and each worker's data address) and
-// runs the subtasks placed on it: Worker.Run. The wiring is the
-// mini-cluster's, restricted to the local subtasks:
+// runs the subtasks placed on it: Worker.Run. The mini-cluster is one
+// worker with every subtask. The wiring:
 //
 //   - a consumer subtask has one input gate, its channels in the order of
 //     graph.JobGraph.GateLayout; a channel from a local producer is the

@@ -38,6 +38,9 @@ type Assignment struct {
 
 // Options tune a worker. Zero values take the defaults.
 type Options struct {
+	// JobName is the job's name, as its functions see it
+	// (RuntimeContext.JobName); the assignment's JobID if empty.
+	JobName string
 	// ChannelCapacity is the number of buffers an input channel queues,
 	// and so the initial credit of a remote channel
 	// (network.DefaultChannelCapacity).
@@ -103,6 +106,8 @@ type Worker struct {
 // so that vertices, edges and their order agree (graph.Plan.Check). The
 // worker does not own server and client: whoever created them runs and
 // closes them, and may share them between the workers of several jobs.
+// Both may be nil when every subtask of every assignment is local (the
+// mini-cluster's one worker).
 func New(id string, jg *graph.JobGraph, server *tcp.Server, client *tcp.Client, opts Options) *Worker {
 	if opts.ChannelCapacity <= 0 {
 		opts.ChannelCapacity = network.DefaultChannelCapacity
@@ -296,7 +301,11 @@ func (w *Worker) wire(ctx context.Context, a Assignment, at *attempt) ([]task.De
 			if !local(v, s) {
 				continue
 			}
-			d := task.Deployment{JobName: a.JobID, Job: jg, Vertex: v, Subtask: s, Attempt: a.Attempt, Logger: opts.Logger,
+			name := opts.JobName
+			if name == "" {
+				name = a.JobID
+			}
+			d := task.Deployment{JobName: name, Job: jg, Vertex: v, Subtask: s, Attempt: a.Attempt, Logger: opts.Logger,
 				Clock: opts.Clock, AutoWatermarkInterval: opts.AutoWatermarkInterval}
 			if opts.Restore != nil {
 				d.Restored, d.Restore = true, opts.Restore.Tasks[v.ID][s]
