@@ -58,9 +58,9 @@
 // its own data server and client (one connection per pair of workers of
 // the job), and sends its reports (deployed, ended, acknowledgements,
 // operator events) through one ordered outbox. Its heartbeat carries its
-// network metrics. It ends when its JobMaster says so, when it is
-// stopped (its TaskManager sends SIGTERM), or when its JobMaster has not
-// answered for heartbeat.timeout.
+// network metrics. It ends when it is stopped (its JobMaster has its
+// TaskManager send SIGTERM) or when its JobMaster has not answered for
+// heartbeat.timeout.
 //
 // # Invariants
 //

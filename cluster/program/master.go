@@ -183,7 +183,7 @@ func runJobMaster(ctx context.Context, p *Process, job Job, log *slog.Logger) er
 		final = rest.StateCanceled
 	case err != nil:
 		final = rest.StateFailed
-		exc = exception(err, "", m.now())
+		exc = exception(err, m.now())
 	}
 	if m.cp != nil {
 		_ = m.cp.EndAttempt(ctx, err, false)
@@ -256,13 +256,13 @@ func (m *master) checkpointStats() *rpc.CheckpointStats {
 	return &stats
 }
 
-func exception(err error, tm string, now int64) *rpc.Exception {
+func exception(err error, now int64) *rpc.Exception {
 	name := "JobFailure"
 	var lost interface{ TaskManagerLost() bool }
 	if errors.As(err, &lost) {
 		name = "TaskManagerLost"
 	}
-	return &rpc.Exception{Name: name, Message: err.Error(), Timestamp: now, TaskManager: tm}
+	return &rpc.Exception{Name: name, Message: err.Error(), Timestamp: now}
 }
 
 // handle registers the JobMaster's RPC methods.
@@ -445,7 +445,7 @@ func (m *master) run(ctx context.Context) error {
 			return err
 		}
 		m.log.Warn("job failed; restarting", "attempt", attempt+1, "delay", delay, "error", err)
-		m.setState(rest.StateRestarting, exception(err, "", m.now()))
+		m.setState(rest.StateRestarting, exception(err, m.now()))
 		if m.cp != nil {
 			if err := m.cp.EndAttempt(ctx, err, true); err != nil {
 				return err
@@ -713,7 +713,7 @@ func (m *master) ensureWorkers(ctx context.Context) error {
 		proc.Role, proc.TaskManager, proc.JobMaster = RoleWorker, w.tm, advertised(m.p.Host, m.server.Addr())
 		proc.Dispatcher, proc.Program, proc.BlobAddress, proc.Args = "", "", "", nil
 		req := &rpc.StartWorker{JobID: m.p.JobID, Builtin: m.p.Program == "", Program: m.p.Program, BlobAddress: m.p.BlobAddress,
-			Args: m.p.Args, Config: m.p.Config, WorkingDir: m.p.WorkingDir, JobMaster: proc.JobMaster, Env: proc.Env()}
+			Args: m.p.Args, WorkingDir: m.p.WorkingDir, JobMaster: proc.JobMaster, Env: proc.Env()}
 		if err := m.call(ctx, w.tmAddr, rpc.MethodStartWorker, req); err != nil {
 			delete(m.workers, w.tm)
 			var re *rpc.Error

@@ -188,8 +188,8 @@ func (h *host) metrics() *rpc.WorkerMetrics {
 	return m
 }
 
-// serve carries out the JobMaster's controls in order until it shuts the
-// worker down, ctx is done, or the JobMaster has not answered for the
+// serve carries out the JobMaster's controls in order until ctx is done
+// (the worker is stopped), or the JobMaster has not answered for the
 // heartbeat timeout.
 func (h *host) serve(ctx context.Context) error {
 	beat := time.NewTicker(h.p.HeartbeatInterval)
@@ -199,9 +199,6 @@ func (h *host) serve(ctx context.Context) error {
 		select {
 		case batch := <-h.controls:
 			for _, c := range batch {
-				if c.Kind == rpc.ControlShutdown {
-					return nil
-				}
 				h.apply(ctx, c)
 			}
 		case <-beat.C:

@@ -62,12 +62,11 @@ type RegisterJobMaster struct {
 // rest.State* names. Exception, if set, is a failure that caused the
 // change. Checkpoints is the job's checkpoint statistics now.
 type JobStatus struct {
-	JobID       string            `json:"jobId"`
-	State       string            `json:"state"`
-	Timestamp   int64             `json:"timestamp"`
-	Exception   *Exception        `json:"exception,omitempty"`
-	Checkpoints *CheckpointStats  `json:"checkpoints,omitempty"`
-	Vertices    map[string]string `json:"vertices,omitempty"` // vertex ID → state
+	JobID       string           `json:"jobId"`
+	State       string           `json:"state"`
+	Timestamp   int64            `json:"timestamp"`
+	Exception   *Exception       `json:"exception,omitempty"`
+	Checkpoints *CheckpointStats `json:"checkpoints,omitempty"`
 }
 
 // Exception is one failure of a job.
@@ -180,15 +179,15 @@ type StartWorker struct {
 	// Builtin: the program is the TaskManager's own runnel binary;
 	// otherwise Program is the BlobServer key of the job's binary, served
 	// at BlobAddress.
-	Builtin     bool              `json:"builtin"`
-	Program     string            `json:"program,omitempty"`
-	BlobAddress string            `json:"blobAddress,omitempty"`
-	Args        []string          `json:"args"`
-	Config      map[string]string `json:"config"`
-	WorkingDir  string            `json:"workingDir,omitempty"`
-	JobMaster   string            `json:"jobMaster"`
+	Builtin     bool     `json:"builtin"`
+	Program     string   `json:"program,omitempty"`
+	BlobAddress string   `json:"blobAddress,omitempty"`
+	Args        []string `json:"args"`
+	WorkingDir  string   `json:"workingDir,omitempty"`
+	JobMaster   string   `json:"jobMaster"`
 	// Env is the environment entry (NAME=value) that tells the program
-	// its role; the TaskManager adds it to its own environment.
+	// its role and its configuration; the TaskManager adds it to its own
+	// environment.
 	Env string `json:"env"`
 }
 
@@ -277,7 +276,6 @@ const (
 	ControlComplete = "complete" // a checkpoint completed
 	ControlAbort    = "abort"    // a checkpoint was aborted
 	ControlEvent    = "event"    // an operator event from a coordinator
-	ControlShutdown = "shutdown" // the job ended: the worker process exits
 )
 
 // Assignment places the subtasks of an attempt: Workers maps a
@@ -290,10 +288,9 @@ type Assignment struct {
 
 // Control is one thing a JobMaster tells a worker.
 type Control struct {
-	Kind    string              `json:"kind"`
-	Attempt int                 `json:"attempt"`
-	Task    checkpoint.TaskID   `json:"task"`
-	Tasks   []checkpoint.TaskID `json:"tasks,omitempty"`
+	Kind    string            `json:"kind"`
+	Attempt int               `json:"attempt"`
+	Task    checkpoint.TaskID `json:"task"`
 	// Deploy: the placement, and the snapshot to restore (its location;
 	// "" for none).
 	Assignment       *Assignment `json:"assignment,omitempty"`
