@@ -190,7 +190,7 @@ func (d *Dispatcher) update(j *jobRecord, r *rpc.JobStatus) {
 	}
 	if r.Exception != nil {
 		j.exceptions = append([]rest.Exception{{ExceptionName: r.Exception.Name, Stacktrace: r.Exception.Message,
-			Timestamp: r.Exception.Timestamp, TaskManagerID: r.Exception.TaskManager}}, j.exceptions...)
+			Timestamp: r.Exception.Timestamp}}, j.exceptions...)
 		if len(j.exceptions) > maxExceptions {
 			j.exceptions, j.truncated = j.exceptions[:maxExceptions], true
 		}

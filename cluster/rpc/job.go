@@ -71,10 +71,9 @@ type JobStatus struct {
 
 // Exception is one failure of a job.
 type Exception struct {
-	Name        string `json:"name"`
-	Message     string `json:"message"`
-	Timestamp   int64  `json:"timestamp"`
-	TaskManager string `json:"taskManager,omitempty"`
+	Name      string `json:"name"`
+	Message   string `json:"message"`
+	Timestamp int64  `json:"timestamp"`
 }
 
 // CheckpointStats are a job's checkpoint statistics.
