@@ -68,8 +68,9 @@ func (e *Environment) SetRestoreFrom(path string, allowNonRestored bool) *Enviro
 }
 
 // checkpointOptions fills the mini-cluster's checkpoint and restart
-// options; cleanup removes a temporary checkpoint directory.
-func (e *Environment) checkpointOptions(opts *minicluster.Options) (cleanup func(), err error) {
+// options; cleanup removes a temporary checkpoint directory. A clustered
+// job (one that runs in several processes) gets none: see storage.
+func (e *Environment) checkpointOptions(opts *minicluster.Options, clustered bool) (cleanup func(), err error) {
 	cleanup = func() {}
 	c := e.checkpoints
 	rc := restart.Default(c.Interval > 0)
@@ -81,7 +82,7 @@ func (e *Environment) checkpointOptions(opts *minicluster.Options) (cleanup func
 	if !needStorage {
 		return cleanup, nil
 	}
-	st, cleanup, err := e.storage()
+	st, cleanup, err := e.storage(clustered)
 	if err != nil {
 		return func() {}, err
 	}
@@ -97,15 +98,17 @@ func (e *Environment) checkpointOptions(opts *minicluster.Options) (cleanup func
 }
 
 // storage opens the checkpoint storage: CheckpointConfig.Storage, or a
-// file storage in Dir (a temporary directory, removed by cleanup, if none).
-func (e *Environment) storage() (_ storage.Storage, cleanup func(), err error) {
+// file storage in Dir (a temporary directory, removed by cleanup, if none;
+// an error for a clustered job, where a temporary directory would be
+// another one in each process).
+func (e *Environment) storage(clustered bool) (_ storage.Storage, cleanup func(), err error) {
 	c := e.checkpoints
 	cleanup = func() {}
 	if c.Storage != nil {
 		return c.Storage, cleanup, nil
 	}
 	dir := c.Dir
-	if dir == "" && e.clustered {
+	if dir == "" && clustered {
 		return nil, cleanup, errors.New("stream: checkpoints of a job on a cluster need state.checkpoints.dir: a directory that every process of the job reaches")
 	}
 	if dir == "" {

@@ -53,8 +53,7 @@ func (e *Environment) clusterJob(p *program.Process, name string) (program.Job, 
 	opts.Logger = e.logger
 	cleanup := func() {}
 	if p.Role != program.RoleClient {
-		e.clustered = true
-		if cleanup, err = e.checkpointOptions(&opts); err != nil {
+		if cleanup, err = e.checkpointOptions(&opts, true); err != nil {
 			return program.Job{}, nil, fmt.Errorf("stream: job %q: %w", name, err)
 		}
 	}

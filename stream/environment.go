@@ -52,9 +52,6 @@ type Environment struct {
 	restart          *restart.Config
 	restorePath      string
 	allowNonRestored bool
-	// clustered: the job runs in several processes of a cluster, whose
-	// checkpoint storage cannot be a temporary directory.
-	clustered bool
 }
 
 // NewEnvironment returns an environment that runs jobs on the embedded
@@ -222,7 +219,7 @@ func (e *Environment) deploy(name string) (_ *minicluster.Job, cleanup func(), e
 	}
 	opts := e.mini
 	opts.Logger = e.logger
-	if cleanup, err = e.checkpointOptions(&opts); err != nil {
+	if cleanup, err = e.checkpointOptions(&opts, false); err != nil {
 		return nil, nil, fmt.Errorf("stream: job %q: %w", name, err)
 	}
 	job, err := minicluster.Deploy(name, jg, opts)
