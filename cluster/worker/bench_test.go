@@ -5,14 +5,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
 	"github.com/runnel-io/runnel/cluster/worker"
+	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/stream"
 )
@@ -77,10 +76,9 @@ func BenchmarkWorkersKeyedExchange(b *testing.B) {
 	build := keyedExchange(n)
 	b.Run("tcp-processes", func(b *testing.B) {
 		pa := newPeer(b, "a", 0)
-		child := exec.Command(os.Args[0], "-test.run=^TestExchangePeerProcess$")
+		child := clustertest.Command(os.Args[0], "-test.run=^TestExchangePeerProcess$")
 		child.Env = append(os.Environ(), "RUNNEL_EXCHANGE_PEER="+pa.addr)
 		child.Stderr = os.Stderr
-		child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		stdin, err := child.StdinPipe()
 		if err != nil {
 			b.Fatal(err)

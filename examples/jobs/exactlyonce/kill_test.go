@@ -3,13 +3,12 @@ package exactlyonce
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 )
 
@@ -22,19 +21,14 @@ func TestKilledProcessResumesFromItsLatestCheckpoint(t *testing.T) {
 		t.Skip("builds and runs the program")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "exactlyonce")
-	build := exec.Command("go", "build", "-o", bin, "github.com/runnel-io/runnel/examples/exactlyonce")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := clustertest.Build(t, "github.com/runnel-io/runnel/examples/exactlyonce")
 	const events, keys = 60000, 41
 	out, ck := filepath.Join(dir, "out"), filepath.Join(dir, "checkpoints")
 	args := []string{"--events", "60000", "--keys", "41", "--output", out, "--parallelism", "3",
 		"--checkpoint-interval", "20ms", "--checkpoint-dir", ck}
 
-	first := exec.Command(bin, append(args, "--rate", "4000")...)
+	first := clustertest.Command(bin, append(args, "--rate", "4000")...)
 	first.Stderr = os.Stderr
-	first.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +62,7 @@ func TestKilledProcessResumesFromItsLatestCheckpoint(t *testing.T) {
 	}
 	t.Logf("killed with %d lines written; resuming from %s", n, latest)
 
-	second := exec.Command(bin, append(args, "--from-savepoint", latest)...)
-	second.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	second := clustertest.Command(bin, append(args, "--from-savepoint", latest)...)
 	if b, err := second.CombinedOutput(); err != nil {
 		t.Fatalf("resumed run: %v\n%s", err, b)
 	}

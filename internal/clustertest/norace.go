@@ -1,5 +1,5 @@
 //go:build !race
 
-package exactlyonce
+package clustertest
 
 const raceEnabled = false
