@@ -102,10 +102,10 @@ type Core struct {
 	slots     []Slot
 	pending   int  // slots requested and not yet offered
 	requested bool // slots were ever requested
-	workers map[string]*worker
-	restore string
-	cur     *attempt // nil before Start
-	exec    [][]ExecutionState
+	workers   map[string]*worker
+	restore   string
+	cur       *attempt // nil before Start
+	exec      [][]ExecutionState
 
 	actions []Action
 	ignored int

@@ -2,22 +2,22 @@ package jobmaster
 
 // JobState is the state of a job: Flink's JobStatus.
 //
-//	             Start
-//	               │
-//	               ▼
-//	  ┌────────► CREATED ───── every subtask deployed ─────► RUNNING ─── every subtask finished ──► FINISHED
-//	  │            │  │                                       │   │
-//	  │            │  └── failure, no restart ──┐             │   └── failure, no restart ──┐
-//	  │            │                            ▼             │                             ▼
-//	  │            │                         FAILING ◄────────┼──────────────────────── FAILING ──► FAILED
-//	  │            │                                          │
-//	  │            └──────── failure, restart allowed ──► RESTARTING ◄── failure, restart allowed
-//	  │                                                       │
-//	  │                 attempt over, delay passed: the next attempt is scheduled;
-//	  │                 RESTARTING ──── every subtask deployed ────► RUNNING
-//	  │
-//	  └── Cancel in CREATED, RUNNING or RESTARTING ──► CANCELLING ──► CANCELED
-//	      Suspend in any of them                   ──► SUSPENDED (another JobMaster takes over)
+//	           Start
+//	             │
+//	             ▼
+//	┌────────► CREATED ───── every subtask deployed ─────► RUNNING ─── every subtask finished ──► FINISHED
+//	│            │  │                                       │   │
+//	│            │  └── failure, no restart ──┐             │   └── failure, no restart ──┐
+//	│            │                            ▼             │                             ▼
+//	│            │                         FAILING ◄────────┼──────────────────────── FAILING ──► FAILED
+//	│            │                                          │
+//	│            └──────── failure, restart allowed ──► RESTARTING ◄── failure, restart allowed
+//	│                                                       │
+//	│                 attempt over, delay passed: the next attempt is scheduled;
+//	│                 RESTARTING ──── every subtask deployed ────► RUNNING
+//	│
+//	└── Cancel in CREATED, RUNNING or RESTARTING ──► CANCELLING ──► CANCELED
+//	    Suspend in any of them                   ──► SUSPENDED (another JobMaster takes over)
 //
 // CREATED, RUNNING and RESTARTING have an attempt in progress (or, in
 // RESTARTING, waiting for its delay); FAILING and CANCELLING end one.
