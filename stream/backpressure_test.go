@@ -322,3 +322,18 @@ func TestCancelRecyclesEverySegment(t *testing.T) {
 		}
 	}
 }
+
+// deploy builds the environment's job and deploys it on a mini-cluster
+// of its own, for tests that look into the running job.
+func (e *Environment) deploy(name string) (*minicluster.Job, func(), error) {
+	j, cleanup, err := e.build(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	mj, err := minicluster.Deploy(j.Name, j.Graph, j.Config, nil)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return mj, cleanup, nil
+}

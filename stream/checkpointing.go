@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
-	"github.com/runnel-io/runnel/cluster/minicluster"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/runtime/restart"
 )
 
@@ -67,33 +68,34 @@ func (e *Environment) SetRestoreFrom(path string, allowNonRestored bool) *Enviro
 	return e
 }
 
-// checkpointOptions fills the mini-cluster's checkpoint and restart
-// options; cleanup removes a temporary checkpoint directory. A clustered
-// job (one that runs in several processes) gets none: see storage.
-func (e *Environment) checkpointOptions(opts *minicluster.Options, clustered bool) (cleanup func(), err error) {
+// checkpointOptions fills the job's checkpoint and restart options;
+// cleanup removes a temporary checkpoint directory. A job submitted to a
+// cluster gets no storage (its client writes no checkpoint); one that
+// runs in several processes needs one they all reach: see storage.
+func (e *Environment) checkpointOptions(cfg *job.Config, mode job.Mode) (cleanup func(), err error) {
 	cleanup = func() {}
 	c := e.checkpoints
 	rc := restart.Default(c.Interval > 0)
 	if e.restart != nil {
 		rc = *e.restart
 	}
-	opts.Restart = rc.New()
+	cfg.Restart = rc.New()
 	needStorage := c.Interval > 0 || c.Dir != "" || c.SavepointDir != "" || e.restorePath != "" || c.Storage != nil
-	if !needStorage {
+	if !needStorage || mode == job.Submit {
 		return cleanup, nil
 	}
-	st, cleanup, err := e.storage(clustered)
+	st, cleanup, err := e.storage(mode == job.Distributed)
 	if err != nil {
 		return func() {}, err
 	}
-	cfg := c.Config
-	cfg.EnsureDefaults()
-	if err := cfg.Validate(); err != nil {
+	ccfg := c.Config
+	ccfg.EnsureDefaults()
+	if err := ccfg.Validate(); err != nil {
 		cleanup()
 		return func() {}, fmt.Errorf("stream: %w", err)
 	}
-	opts.Checkpoints = &minicluster.Checkpoints{Config: cfg, Storage: st}
-	opts.RestorePath, opts.AllowNonRestoredState = e.restorePath, e.allowNonRestored
+	cfg.Checkpoints = &job.Checkpoints{Config: ccfg, Storage: st}
+	cfg.RestorePath, cfg.AllowNonRestoredState = e.restorePath, e.allowNonRestored
 	return cleanup, nil
 }
 
@@ -130,61 +132,46 @@ func (e *Environment) storage(clustered bool) (_ storage.Storage, cleanup func()
 // JobClient controls a job started with ExecuteAsync: Flink's JobClient.
 type JobClient struct {
 	name    string
-	job     jobHandle
-	cancel  context.CancelFunc
-	done    chan struct{}
+	job     job.Handle
+	once    sync.Once
 	err     error
 	cleanup func()
 }
 
-// jobHandle is a running job: on the mini-cluster (*minicluster.Job) or
-// on a cluster (remoteJob).
-type jobHandle interface {
-	ID() string
-	TriggerSavepoint(ctx context.Context, dir string) (string, error)
-	StopWithSavepoint(ctx context.Context, dir string, drain bool) (string, error)
-	TriggerCheckpoint(ctx context.Context) (int64, error)
-	CheckpointStats(ctx context.Context) (checkpoint.Stats, error)
-	Restarts() int
-}
-
 // ExecuteAsync starts the job and returns at once; Wait returns its
-// result. The job runs on the embedded mini-cluster, or, in a program
-// started by `runnel run --jobmanager`, on that cluster.
+// result. Where it runs is the executor's choice: see Execute.
 func (e *Environment) ExecuteAsync(ctx context.Context, name string) (*JobClient, error) {
-	if p, err := clusterProcess(); err != nil {
-		return nil, err
-	} else if p != nil {
-		return e.executeAsyncOn(ctx, p, name)
-	}
-	job, cleanup, err := e.deploy(name)
+	j, cleanup, err := e.build(name)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	c := &JobClient{name: name, job: job, cancel: cancel, done: make(chan struct{}), cleanup: cleanup}
-	go func() {
-		defer close(c.done)
-		defer cleanup()
-		if err := job.Run(ctx); err != nil {
-			c.err = fmt.Errorf("stream: job %q: %w", name, err)
-		}
-	}()
-	return c, nil
+	h, err := e.exec.Execute(ctx, j)
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("stream: job %q: %w", name, err)
+	}
+	return &JobClient{name: name, job: h, cleanup: cleanup}, nil
 }
 
 // JobID returns the job's ID.
 func (c *JobClient) JobID() string { return c.job.ID() }
 
 // Wait waits for the job to end and returns its error: nil when it
-// finished or was stopped with a savepoint.
+// finished or was stopped with a savepoint, an error wrapping
+// context.Canceled when it was cancelled.
 func (c *JobClient) Wait() error {
-	<-c.done
+	c.once.Do(func() {
+		if err := c.job.Wait(); err != nil {
+			c.err = fmt.Errorf("stream: job %q: %w", c.name, err)
+		}
+		c.cleanup()
+	})
 	return c.err
 }
 
-// Cancel cancels the job; Wait then returns context.Canceled.
-func (c *JobClient) Cancel() { c.cancel() }
+// Cancel cancels the job; Wait then returns an error wrapping
+// context.Canceled.
+func (c *JobClient) Cancel() { c.job.Cancel() }
 
 // TriggerSavepoint takes a savepoint into dir ("" for state.savepoints.dir)
 // and returns its location.

@@ -3,56 +3,15 @@ package stream
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/state/keygroup"
 )
-
-// defaultConfiguration is applied by NewEnvironment: what the command
-// line that started the program asked for (runnel run --fromSavepoint,
-// --parallelism, ...).
-var defaultConfiguration struct {
-	sync.Mutex
-	conf map[string]string
-}
-
-// SetDefaultConfiguration sets configuration, by Flink's keys (see
-// Configure), that every environment created afterwards starts with, as
-// Flink's CLI hands its options to the program it runs. What the program
-// sets itself takes precedence.
-func SetDefaultConfiguration(conf map[string]string) {
-	defaultConfiguration.Lock()
-	defaultConfiguration.conf = maps.Clone(conf)
-	defaultConfiguration.Unlock()
-}
-
-// applyDefaultConfiguration configures a new environment with the
-// configuration of the process's role in a cluster, if any, and then the
-// default configuration; mistakes are reported by Execute.
-func (e *Environment) applyDefaultConfiguration() {
-	conf := map[string]string{}
-	if p, err := processRole(); err == nil && p != nil {
-		// What `runnel run --jobmanager` and the cluster asked for; a
-		// malformed environment variable is reported by Execute.
-		maps.Copy(conf, p.Config)
-	}
-	defaultConfiguration.Lock()
-	maps.Copy(conf, defaultConfiguration.conf)
-	defaultConfiguration.Unlock()
-	if len(conf) == 0 {
-		return
-	}
-	if err := e.Configure(conf); err != nil {
-		e.errs = append(e.errs, err)
-	}
-}
 
 // Configure applies configuration by Flink's key names: the job's
 // defaults, checkpoints, savepoints and restart strategy. Durations use

@@ -11,9 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/executor"
 	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/state/keygroup"
 )
@@ -45,7 +46,8 @@ type Environment struct {
 	logger *slog.Logger
 	stdout io.Writer
 	stderr io.Writer
-	mini   minicluster.Options
+	conf   job.Config // what every job of the environment runs with
+	exec   Executor
 	errs   []error
 
 	checkpoints      CheckpointConfig
@@ -54,18 +56,58 @@ type Environment struct {
 	allowNonRestored bool
 }
 
-// NewEnvironment returns an environment that runs jobs on the embedded
-// mini-cluster, with parallelism runtime.NumCPU() and chaining enabled,
-// and then the default configuration (SetDefaultConfiguration), if any.
-func NewEnvironment() *Environment {
+// Executor runs the jobs an Environment builds: it takes a job graph
+// with its configuration (a job.Job) and returns a handle to the running
+// job. The embedded mini-cluster is one (executor.Local); the part a
+// cluster gives a process of the job's program is another. See
+// job.Executor for the contract.
+type Executor = job.Executor
+
+// Option configures a new Environment.
+type Option func(*Environment)
+
+// WithExecutor makes the environment run its jobs with x instead of the
+// executor of the process's part (executor.FromProcess).
+func WithExecutor(x Executor) Option { return func(e *Environment) { e.exec = x } }
+
+// WithConfiguration configures the environment by Flink's keys (see
+// Configure) before the program does: what a command line asked for, as
+// Flink's CLI hands its options to the program it runs. A mistake is
+// reported by Execute.
+func WithConfiguration(conf map[string]string) Option {
+	return func(e *Environment) {
+		if err := e.Configure(conf); err != nil {
+			e.errs = append(e.errs, err)
+		}
+	}
+}
+
+// NewEnvironment returns an environment with parallelism
+// runtime.NumCPU() and chaining enabled that runs its jobs where the
+// process's part says (executor.FromProcess): on the embedded
+// mini-cluster for a program run by itself, or on the cluster that
+// started the program, configured as the cluster and the command line
+// asked. The options are applied after that, in order.
+func NewEnvironment(opts ...Option) *Environment {
 	e := &Environment{
 		graph:  graph.StreamGraph{Parallelism: runtime.NumCPU(), Chaining: true},
 		logger: slog.New(slog.DiscardHandler),
 		stdout: &lockedWriter{w: os.Stdout},
 		stderr: &lockedWriter{w: os.Stderr},
-		mini:   minicluster.Options{AutoWatermarkInterval: 200 * time.Millisecond, Clock: clock.System{}},
+		conf:   job.Config{AutoWatermarkInterval: 200 * time.Millisecond, Clock: clock.System{}},
 	}
-	e.applyDefaultConfiguration()
+	x, conf, err := executor.FromProcess()
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("stream: %w", err))
+		x = executor.Local()
+	}
+	e.exec = x
+	if len(conf) > 0 {
+		WithConfiguration(conf)(e)
+	}
+	for _, o := range opts {
+		o(e)
+	}
 	return e
 }
 
@@ -134,7 +176,7 @@ func (e *Environment) SetAutoWatermarkInterval(d time.Duration) *Environment {
 		e.errorf("stream: SetAutoWatermarkInterval(%v): must not be negative", d)
 		return e
 	}
-	e.mini.AutoWatermarkInterval = d
+	e.conf.AutoWatermarkInterval = d
 	return e
 }
 
@@ -143,7 +185,7 @@ func (e *Environment) SetAutoWatermarkInterval(d time.Duration) *Environment {
 // timers by hand.
 func (e *Environment) SetClock(c clock.Clock) *Environment {
 	if c != nil {
-		e.mini.Clock = c
+		e.conf.Clock = c
 	}
 	return e
 }
@@ -156,7 +198,7 @@ func (e *Environment) SetNetworkBuffers(perChannel, segmentSize int) *Environmen
 		e.errorf("stream: SetNetworkBuffers(%d, %d): want non-negative values and segments of at least 64 bytes", perChannel, segmentSize)
 		return e
 	}
-	e.mini.ChannelCapacity, e.mini.SegmentSize = perChannel, segmentSize
+	e.conf.ChannelCapacity, e.conf.SegmentSize = perChannel, segmentSize
 	return e
 }
 
@@ -180,35 +222,29 @@ func (e *Environment) StreamGraph() (*graph.StreamGraph, error) {
 	return &e.graph, nil
 }
 
-// Execute runs the job on the embedded mini-cluster and returns when it
-// ends: when every source is exhausted and every record has reached the
-// sinks, when it fails, or when ctx is cancelled (then with ctx's error).
+// Execute runs the job and returns when it ends: when every source is
+// exhausted and every record has reached the sinks, when it fails, or
+// when ctx is cancelled (then with an error wrapping context.Canceled).
+// Each failure and restart of the job is a line on the environment's
+// stderr (SetStderr).
 //
-// In a program started by `runnel run --jobmanager` (program.EnvVar is
-// set), Execute submits the job to that cluster instead and waits for its
-// end (not when detached); in the processes the cluster starts from the
-// program to run the job (its JobMaster and workers), Execute plays their
-// part and ends the process when it is over, without returning.
+// Where it runs is the executor's choice (see NewEnvironment): in a
+// program started by `runnel run --jobmanager`, Execute submits the job
+// to that cluster and waits for its end (not when detached); in the
+// processes the cluster starts from the program to run the job (its
+// JobMaster and workers), Execute plays their part and returns when it is
+// over. Execute always returns: the program's main decides its exit code.
 func (e *Environment) Execute(ctx context.Context, name string) error {
-	if p, err := clusterProcess(); err != nil {
-		return err
-	} else if p != nil {
-		return e.executeOn(ctx, p, name)
-	}
-	job, cleanup, err := e.deploy(name)
+	c, err := e.ExecuteAsync(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	if err := job.Run(ctx); err != nil {
-		return fmt.Errorf("stream: job %q: %w", name, err)
-	}
-	return nil
+	return c.Wait()
 }
 
-// deploy builds the job graph and wires it on the mini-cluster; cleanup
-// is due when the job has ended.
-func (e *Environment) deploy(name string) (_ *minicluster.Job, cleanup func(), err error) {
+// build makes the job graph and its configuration for the executor;
+// cleanup is due when the job has ended.
+func (e *Environment) build(name string) (_ *job.Job, cleanup func(), err error) {
 	sg, err := e.StreamGraph()
 	if err != nil {
 		return nil, nil, err
@@ -217,17 +253,12 @@ func (e *Environment) deploy(name string) (_ *minicluster.Job, cleanup func(), e
 	if err != nil {
 		return nil, nil, fmt.Errorf("stream: job %q: %w", name, err)
 	}
-	opts := e.mini
-	opts.Logger = e.logger
-	if cleanup, err = e.checkpointOptions(&opts, false); err != nil {
+	cfg := e.conf
+	cfg.Logger = e.logger
+	if cleanup, err = e.checkpointOptions(&cfg, e.exec.Mode()); err != nil {
 		return nil, nil, fmt.Errorf("stream: job %q: %w", name, err)
 	}
-	job, err := minicluster.Deploy(name, jg, opts)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	return job, cleanup, nil
+	return &job.Job{Name: name, Graph: jg, Config: cfg, Stdout: e.stdout, Stderr: e.stderr}, cleanup, nil
 }
 
 // lockedWriter serializes writes from the subtasks of print sinks.

@@ -190,7 +190,7 @@ func (d *Dispatcher) update(j *jobRecord, r *rpc.JobStatus) {
 	}
 	if r.Exception != nil {
 		j.exceptions = append([]rest.Exception{{ExceptionName: r.Exception.Name, Stacktrace: r.Exception.Message,
-			Timestamp: r.Exception.Timestamp}}, j.exceptions...)
+			Timestamp: r.Exception.Timestamp, FailureLabels: r.Exception.Labels}}, j.exceptions...)
 		if len(j.exceptions) > maxExceptions {
 			j.exceptions, j.truncated = j.exceptions[:maxExceptions], true
 		}

@@ -531,14 +531,15 @@ func (c *Core) allEnded() bool {
 	return true
 }
 
-// CheckpointingFailed says that too many checkpoints failed in a row
-// (execution.checkpointing.tolerable-failed-checkpoints): the running
-// attempt fails.
-func (c *Core) CheckpointingFailed(now int64, err error) {
+// AttemptFailed says that running attempt n failed outside its tasks:
+// too many checkpoints failed in a row
+// (execution.checkpointing.tolerable-failed-checkpoints), or an operator
+// coordinator failed.
+func (c *Core) AttemptFailed(now int64, n int, err error) {
 	if !c.advance(now) {
 		return
 	}
-	if c.cur == nil || c.cur.stage != stageRunning {
+	if c.cur == nil || c.cur.n != n || c.cur.stage != stageRunning {
 		c.ignored++
 		return
 	}

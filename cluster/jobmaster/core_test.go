@@ -107,7 +107,7 @@ func walk(t *testing.T, seed uint64, steps int) []string {
 			}
 			acts = h.tasksEnded(now, pick(), attempt, err)
 		case r < 80:
-			acts = h.checkpointingFailed(now, errors.New("too many failed checkpoints"))
+			acts = h.attemptFailed(now, errors.New("too many failed checkpoints"))
 		case r < 88:
 			checkpoint++
 			h.complete(fmt.Sprint("/cp/", checkpoint))

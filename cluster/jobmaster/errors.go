@@ -65,3 +65,23 @@ func ExceptionName(err error) string {
 	}
 	return "JobFailure"
 }
+
+// FailureLine is the line an attached client prints for a failure of the
+// job called name: attempt is the attempt that failed (from 1), restart
+// the delay before the next attempt, or "none" if the job does not
+// restart.
+func FailureLine(name, attempt, cause, restart string) string {
+	if restart == "" || restart == "none" {
+		return fmt.Sprintf("job %q: attempt %s failed: %s; the job does not restart", name, attempt, cause)
+	}
+	return fmt.Sprintf("job %q: attempt %s failed: %s; restarting in %s", name, attempt, cause, restart)
+}
+
+// Line is FailureLine for f, of the job called name.
+func (f Failure) Line(name string) string {
+	restart := "none"
+	if f.Restart {
+		restart = f.Delay.String()
+	}
+	return FailureLine(name, fmt.Sprint(f.Attempt+1), f.Cause.Error(), restart)
+}

@@ -250,8 +250,8 @@ func (h *harness) tasksEnded(now int64, tm string, n int, err error) []jobmaster
 	return h.step(func() { h.c.TasksEnded(now, tm, n, err) })
 }
 
-func (h *harness) checkpointingFailed(now int64, err error) []jobmaster.Action {
-	return h.step(func() { h.c.CheckpointingFailed(now, err) })
+func (h *harness) attemptFailed(now int64, err error) []jobmaster.Action {
+	return h.step(func() { h.c.AttemptFailed(now, h.c.Attempt(), err) })
 }
 
 // complete has the world complete a checkpoint at loc, if the running

@@ -41,7 +41,7 @@ package jobmaster_test
 //	finished V S [attempt=N]  TaskFinished.
 //	ended TM... [err=E [nonrecoverable=true]] [attempt=N]
 //	        TasksEnded, with a failure marked NonRecoverable or not.
-//	checkpointing-failed [err=E]      CheckpointingFailed.
+//	attempt-failed [err=E]    AttemptFailed of the current attempt.
 //	complete LOC              The world completes a checkpoint at LOC.
 //	checkpoints-ended         CheckpointsEnded for the oldest EndCheckpoints.
 //	cancel | suspend          Cancel, Suspend.
@@ -185,8 +185,8 @@ func (s *scripted) run(line int, cmdLine string) []string {
 		for _, tm := range c.Args {
 			acts = append(acts, s.h.tasksEnded(s.now, tm, n, err)...)
 		}
-	case "checkpointing-failed":
-		acts = s.h.checkpointingFailed(s.now, errOf("too many failed checkpoints"))
+	case "attempt-failed":
+		acts = s.h.attemptFailed(s.now, errOf("too many failed checkpoints"))
 	case "complete":
 		if !s.h.complete(c.Args[0]) {
 			return []string{"no checkpoints run"}

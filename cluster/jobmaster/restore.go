@@ -2,6 +2,7 @@ package jobmaster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -19,6 +20,44 @@ type Restore struct {
 	// operator ID.
 	Tasks [][]map[string]*task.OperatorRestore
 }
+
+// ReadRestore reads the snapshot at location from st and builds the state
+// the subtasks of jg for which want is true start from (BuildRestoreFor).
+// A snapshot that is corrupt, incomplete, of an unknown format or that
+// does not fit the job is a non-recoverable failure (see
+// RestoreFailure); a failure to read it is not.
+func ReadRestore(ctx context.Context, st storage.Storage, location string, jg *graph.JobGraph, allowNonRestored bool,
+	want func(vertex, subtask int) bool) (*Restore, error) {
+	if st == nil {
+		return nil, NonRecoverable(fmt.Errorf("jobmaster: restoring from %s needs checkpoint storage (state.checkpoints.dir)", location))
+	}
+	md, loc, err := st.ReadMetadata(ctx, location)
+	if err != nil {
+		return nil, RestoreFailure(fmt.Errorf("jobmaster: restore from %s: %w", location, err))
+	}
+	r, err := BuildRestoreFor(ctx, st, md, loc, jg, allowNonRestored, want)
+	if err != nil {
+		return nil, RestoreFailure(fmt.Errorf("jobmaster: restore from %s: %w", loc, err))
+	}
+	return r, nil
+}
+
+// RestoreFailure classifies the failure of a restore: err marked
+// NonRecoverable if the snapshot is corrupt (a checksum or format
+// error), incomplete, of an unsupported version or scheme, or does not
+// fit the job; err as it is otherwise (a read that may succeed later).
+func RestoreFailure(err error) error {
+	for _, target := range []error{storage.ErrCorrupt, storage.ErrIncomplete, storage.ErrVersion, storage.ErrUnsupported,
+		state.ErrCorruptSnapshot, state.ErrIncompatibleState, errIncompatible} {
+		if errors.Is(err, target) {
+			return NonRecoverable(err)
+		}
+	}
+	return err
+}
+
+// errIncompatible marks a snapshot that does not fit the job.
+var errIncompatible = errors.New("jobmaster: the snapshot does not fit the job")
 
 // BuildRestore reads the snapshot md at location and redistributes it over
 // the subtasks of jg, whose parallelism may differ from the snapshot's:
@@ -56,7 +95,7 @@ func BuildRestoreFor(ctx context.Context, st storage.Storage, md *checkpoint.Met
 			}
 			maxP := jg.Stream.MaxParallelismOf(n)
 			if err := restoreOperator(&read, op, v, maxP, r.Tasks[v.ID], want); err != nil {
-				return nil, fmt.Errorf("jobmaster: operator %s (%q): %w", id, n.Name, err)
+				return nil, fmt.Errorf("jobmaster: operator %q (%s): %w", n.Name, id, err)
 			}
 		}
 	}
@@ -73,8 +112,8 @@ func CheckRestore(md *checkpoint.Metadata, location string, jg *graph.JobGraph, 
 	}
 	for _, op := range md.Operators {
 		if !ids[op.ID] && !allowNonRestored && hasState(op) {
-			return fmt.Errorf("jobmaster: the snapshot at %s has state for operator %s (%q), which the job does not have; "+
-				"allow non-restored state (--allowNonRestoredState) to start without it", location, op.ID, op.Name)
+			return NonRecoverable(fmt.Errorf("%w: the snapshot at %s has state for operator %q (%s), which the job does not have; "+
+				"allow non-restored state (--allowNonRestoredState) to start without it", errIncompatible, location, op.Name, op.ID))
 		}
 	}
 	return nil
@@ -97,7 +136,7 @@ func restoreOperator(read *reader, op *checkpoint.OperatorState, v *graph.Vertex
 	p := v.Parallelism
 	hasKeyed := slices.ContainsFunc(op.Subtasks, func(s checkpoint.SubtaskState) bool { return !s.Keyed.IsZero() })
 	if hasKeyed && op.MaxParallelism != maxP {
-		return fmt.Errorf("its keyed state has max parallelism %d, the job %d: key groups cannot be split differently (keep the max parallelism)", op.MaxParallelism, maxP)
+		return fmt.Errorf("%w: its keyed state has max parallelism %d, the job %d: key groups cannot be split differently (keep the max parallelism)", errIncompatible, op.MaxParallelism, maxP)
 	}
 	// Operator state: the old subtasks' snapshots, redistributed.
 	old := make([]*state.OperatorSnapshot, len(op.Subtasks))

@@ -2,130 +2,98 @@ package minicluster
 
 import (
 	"context"
+	"log/slog"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
-	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/clock"
 	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/runtime/network"
-	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/runtime/task"
 )
-
-// Options tune the in-process exchange. Zero values take the defaults.
-type Options struct {
-	Logger *slog.Logger
-	// ChannelCapacity is the number of buffers a channel queues
-	// (network.DefaultChannelCapacity).
-	ChannelCapacity int
-	// SegmentSize is the size of a network segment in bytes
-	// (network.DefaultSegmentSize).
-	SegmentSize int
-	// Clock is the processing time of every task (clock.System).
-	Clock clock.Clock
-	// AutoWatermarkInterval is how often periodic watermark generators emit
-	// (0: never).
-	AutoWatermarkInterval time.Duration
-
-	// JobID is the job's ID (a random one if empty).
-	JobID string
-	// Checkpoints enables checkpoints and savepoints; nil: neither.
-	Checkpoints *Checkpoints
-	// Restart decides whether a failed job restarts; nil: it does not.
-	Restart restart.Strategy
-	// RestorePath is a savepoint or retained checkpoint to start from.
-	RestorePath string
-	// AllowNonRestoredState lets the job start from a snapshot that holds
-	// state of operators it no longer has.
-	AllowNonRestoredState bool
-}
-
-// Checkpoints configure a job's checkpoints.
-type Checkpoints struct {
-	// Config is the coordinator's configuration; Interval 0 takes no
-	// periodic checkpoints (savepoints can still be taken).
-	Config checkpoint.Config
-	// Storage is where checkpoints and savepoints are written.
-	Storage storage.Storage
-}
 
 // Job is a deployed job graph: it runs, fails over and takes checkpoints
 // and savepoints.
 type Job struct {
-	name  string
-	id    string
-	graph *graph.JobGraph
-	opts  Options
-	cp    *jobmaster.Checkpointer // nil without checkpoints and operator coordinators
-	// restore is what the first attempt starts from, nil for nothing.
-	restore *jobmaster.Restore
+	name   string
+	id     string
+	graph  *graph.JobGraph
+	cfg    job.Config
+	cp     *jobmaster.Checkpointer // nil without checkpoints and operator coordinators
+	master *jobmaster.Master
+	// listener hears the master's state changes and failures.
+	listener func(jobmaster.Action)
 
 	mu       sync.Mutex
 	w        *worker.Worker // of the running or last attempt
 	restarts int
 }
 
-// Deploy prepares jg to run. Nothing runs until Run.
-func Deploy(name string, jg *graph.JobGraph, opts Options) (*Job, error) {
-	if opts.ChannelCapacity <= 0 {
-		opts.ChannelCapacity = network.DefaultChannelCapacity
+// Deploy prepares jg to run with cfg. Nothing runs until Run. listener,
+// if not nil, hears every state change and failure of the job (see
+// jobmaster.MasterConfig.Listener).
+func Deploy(name string, jg *graph.JobGraph, cfg job.Config, listener func(jobmaster.Action)) (*Job, error) {
+	if cfg.ChannelCapacity <= 0 {
+		cfg.ChannelCapacity = network.DefaultChannelCapacity
 	}
-	if opts.SegmentSize <= 0 {
-		opts.SegmentSize = network.DefaultSegmentSize
+	if cfg.SegmentSize <= 0 {
+		cfg.SegmentSize = network.DefaultSegmentSize
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Clock == nil {
-		opts.Clock = clock.System{}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
 	}
-	j := &Job{name: name, id: opts.JobID, graph: jg, opts: opts}
+	j := &Job{name: name, id: cfg.JobID, graph: jg, cfg: cfg, listener: listener}
 	if j.id == "" {
 		j.id = newJobID()
 	}
 	cj, coords := jobmaster.CheckpointJob(j.id, jg)
-	if opts.Checkpoints == nil {
-		if opts.RestorePath != "" {
-			return nil, errors.New("minicluster: restoring from a savepoint needs checkpoint storage")
-		}
-		if len(coords) == 0 {
-			return j, nil
-		}
+	restoreFrom := ""
+	switch {
+	case cfg.Checkpoints == nil && cfg.RestorePath != "":
+		return nil, errors.New("minicluster: restoring from a savepoint needs checkpoint storage")
+	case cfg.Checkpoints == nil && len(coords) > 0:
 		// No checkpoints, but operator coordinators to run.
-		cp, err := jobmaster.NewCheckpointer(checkpoint.Config{}, cj, coords, nil, opts.Clock, opts.Logger, nil, "")
+		cp, err := jobmaster.NewCheckpointer(checkpoint.Config{}, cj, coords, nil, cfg.Clock, cfg.Logger, nil, "")
 		if err != nil {
 			return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
 		}
 		j.cp = cp
-		return j, nil
-	}
-	ctx := context.Background()
-	var md *checkpoint.Metadata
-	var loc string
-	if opts.RestorePath != "" {
-		var err error
-		if md, loc, err = opts.Checkpoints.Storage.ReadMetadata(ctx, opts.RestorePath); err != nil {
-			return nil, fmt.Errorf("minicluster: restore job %q: %w", name, err)
+	case cfg.Checkpoints != nil:
+		var md *checkpoint.Metadata
+		if cfg.RestorePath != "" {
+			var err error
+			if md, restoreFrom, err = cfg.Checkpoints.Storage.ReadMetadata(context.Background(), cfg.RestorePath); err != nil {
+				return nil, fmt.Errorf("minicluster: restore job %q: %w", name, err)
+			}
+			if err := jobmaster.CheckRestore(md, restoreFrom, jg, cfg.AllowNonRestoredState); err != nil {
+				return nil, fmt.Errorf("minicluster: restore job %q: %w", name, err)
+			}
 		}
-		if j.restore, err = jobmaster.BuildRestore(ctx, opts.Checkpoints.Storage, md, loc, jg, opts.AllowNonRestoredState); err != nil {
-			return nil, fmt.Errorf("minicluster: restore job %q from %s: %w", name, loc, err)
+		cp, err := jobmaster.NewCheckpointer(cfg.Checkpoints.Config, cj, coords, cfg.Checkpoints.Storage, cfg.Clock, cfg.Logger, md, restoreFrom)
+		if err != nil {
+			return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
 		}
+		j.cp = cp
 	}
-	cp, err := jobmaster.NewCheckpointer(opts.Checkpoints.Config, cj, coords, opts.Checkpoints.Storage, opts.Clock, opts.Logger, md, loc)
+	m, err := jobmaster.NewMaster(jobmaster.MasterConfig{
+		Core:         jobmaster.CoreConfig{Vertices: jobmaster.Vertices(jg), Restart: cfg.Restart, RestoreFrom: restoreFrom},
+		Checkpointer: j.cp, Clock: cfg.Clock, Logger: cfg.Logger.With("job", name), Listener: j.hear,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
 	}
-	j.cp = cp
+	j.master = m
 	return j, nil
 }
 
@@ -138,133 +106,132 @@ func newJobID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Run runs the job until it ends, fails for good, or ctx is done, and
-// returns the failure (ctx's error if it was cancelled). A failed attempt
-// is restarted as the restart strategy allows, from the latest completed
-// checkpoint if there is one.
-func (j *Job) Run(ctx context.Context) error {
-	runCtx, cancel := context.WithCancel(ctx)
-	var driver sync.WaitGroup
-	defer func() {
-		cancel()
-		driver.Wait()
-	}()
-	if j.cp != nil {
-		driver.Add(1)
-		go func() {
-			defer driver.Done()
-			j.cp.Run(runCtx)
-		}()
-	}
-	restore := j.restore
-	for attempt := 0; ; attempt++ {
-		err := j.runAttempt(runCtx, attempt, restore)
-		if err == nil || ctx.Err() != nil {
-			if j.cp != nil {
-				_ = j.cp.EndAttempt(runCtx, err, false)
-			}
-			if err == nil && ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			return err
-		}
-		if j.opts.Restart == nil {
-			return err
-		}
-		delay, ok := j.opts.Restart.OnFailure(j.opts.Clock.Now(), err)
-		if !ok {
-			j.opts.Logger.Error("job failed; the restart strategy allows no more restarts", "job", j.name, "strategy", j.opts.Restart.String(), "error", err)
-			return err
-		}
+func (j *Job) hear(a jobmaster.Action) {
+	if f, ok := a.(jobmaster.Failure); ok && f.Restart {
 		j.mu.Lock()
 		j.restarts++
 		j.mu.Unlock()
-		j.opts.Logger.Warn("job failed; restarting", "job", j.name, "attempt", attempt+1, "delay", delay, "error", err)
-		restore = nil
-		if j.cp != nil {
-			if err := j.cp.EndAttempt(runCtx, err, true); err != nil {
-				return err
-			}
-		}
-		if j.opts.Checkpoints != nil {
-			md, loc, err := j.cp.Latest(runCtx)
-			if err != nil {
-				return err
-			}
-			if md != nil {
-				if restore, err = jobmaster.BuildRestore(runCtx, j.opts.Checkpoints.Storage, md, loc, j.graph, j.opts.AllowNonRestoredState); err != nil {
-					return fmt.Errorf("minicluster: restore job %q from %s: %w", j.name, loc, err)
-				}
-			}
-		}
-		if err := sleep(ctx, j.opts.Clock, delay); err != nil {
-			return err
-		}
+	}
+	if j.listener != nil {
+		j.listener(a)
 	}
 }
 
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// local is the ID of the mini-cluster's one worker.
-const local = "local"
-
-// runAttempt runs every subtask once, on one worker that has them all:
-// the wiring of a job split over processes, with only local channels.
-func (j *Job) runAttempt(ctx context.Context, attempt int, restore *jobmaster.Restore) error {
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	opts := worker.Options{JobName: j.name, ChannelCapacity: j.opts.ChannelCapacity, SegmentSize: j.opts.SegmentSize,
-		Clock: j.opts.Clock, AutoWatermarkInterval: j.opts.AutoWatermarkInterval, Logger: j.opts.Logger, Restore: restore}
-	var w *worker.Worker
-	if j.cp != nil {
-		opts.Gateways = j.cp.Gateways()
-		opts.Deployed = func(ctx context.Context, _ worker.Assignment) error { return j.cp.StartAttempt(ctx, w.Tasks()) }
-	}
-	if j.opts.Checkpoints != nil {
-		opts.Checkpoints = &task.Checkpointing{
-			Periodic: j.opts.Checkpoints.Config.Interval > 0,
-			Reporter: j.cp.Reporter(),
-			Upload:   j.cp.Upload,
-		}
-	}
-	w = worker.New(local, j.graph, nil, nil, opts)
-	j.mu.Lock()
-	j.w = w
-	j.mu.Unlock()
-	a := worker.Assignment{JobID: j.id, Attempt: attempt, Workers: map[string]string{}}
-	for _, v := range j.graph.Vertices {
-		a.Subtasks = append(a.Subtasks, slices.Repeat([]string{local}, v.Parallelism))
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	if j.cp != nil {
-		go func() {
-			select {
-			case err := <-j.cp.Failed():
-				cancel(err)
-			case <-stop:
-			}
-		}()
-	}
-	err := w.Run(actx, a)
-	if cause := context.Cause(actx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
+// Run runs the job until it ends, fails for good, or ctx is done, and
+// returns the failure (an error wrapping context.Canceled if it was
+// cancelled). A failed attempt is restarted as the restart strategy
+// allows, from the latest completed checkpoint if there is one: the
+// jobmaster.Master decides, on the one in-process worker this runtime
+// has.
+func (j *Job) Run(ctx context.Context) error {
+	rt := &local{j: j}
+	err := j.master.Run(ctx, rt)
+	rt.wg.Wait()
 	return err
 }
+
+// Cancel cancels the job; Run returns once it is cancelled.
+func (j *Job) Cancel() { j.master.Cancel() }
+
+// State returns the job's state.
+func (j *Job) State() jobmaster.JobState { return j.master.State() }
+
+// localTM is the one TaskManager of the mini-cluster.
+const localTM = "local"
+
+// local is the mini-cluster's jobmaster.Runtime: it has as many slots as
+// the job asks for, all on one worker that is always there, and runs each
+// attempt on a fresh cluster/worker.Worker that has every subtask.
+type local struct {
+	j   *Job
+	wg  sync.WaitGroup // the attempts' goroutines
+	cur *localAttempt  // owned by the master's goroutine
+}
+
+type localAttempt struct {
+	n      int
+	cancel context.CancelFunc
+	run    chan struct{} // closed by Run
+	w      *worker.Worker
+}
+
+func (l *local) RequestSlots(_ context.Context, n int) {
+	l.j.master.SlotsOffered(slices.Repeat([]jobmaster.Slot{{TaskManager: localTM}}, n))
+}
+
+func (l *local) ReleaseSlots(context.Context) {}
+
+func (l *local) StartWorker(_ context.Context, s jobmaster.Slot) { l.j.master.WorkerStarted(s.TaskManager) }
+
+// StopWorker cancels what runs: goroutines cannot be stopped, and the
+// core waits for them to end (no cancel timeout).
+func (l *local) StopWorker(context.Context, string) {
+	if l.cur != nil {
+		l.cur.cancel()
+	}
+}
+
+func (l *local) Deploy(ctx context.Context, d jobmaster.Deploy) {
+	j := l.j
+	actx, cancel := context.WithCancel(ctx)
+	at := &localAttempt{n: d.Attempt, cancel: cancel, run: make(chan struct{})}
+	l.cur = at
+	opts := worker.Options{JobName: j.name, ChannelCapacity: j.cfg.ChannelCapacity, SegmentSize: j.cfg.SegmentSize,
+		Clock: j.cfg.Clock, AutoWatermarkInterval: j.cfg.AutoWatermarkInterval, Logger: j.cfg.Logger,
+		Deployed: func(ctx context.Context, _ worker.Assignment) error {
+			j.master.Deployed(localTM, d.Attempt)
+			select {
+			case <-at.run:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}}
+	if j.cp != nil {
+		opts.Gateways = j.cp.Gateways()
+	}
+	if c := j.cfg.Checkpoints; c != nil {
+		opts.Checkpoints = &task.Checkpointing{Periodic: c.Config.Interval > 0, Reporter: j.cp.Reporter(), Upload: j.cp.Upload}
+	}
+	a := worker.Assignment{JobID: j.id, Attempt: d.Attempt, Workers: map[string]string{}, Subtasks: d.Placement.Subtasks}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer cancel()
+		if d.Restore != "" {
+			r, err := jobmaster.ReadRestore(actx, j.cfg.Checkpoints.Storage, d.Restore, j.graph, j.cfg.AllowNonRestoredState, nil)
+			if err != nil {
+				j.master.TasksEnded(localTM, d.Attempt, err)
+				return
+			}
+			opts.Restore = r
+		}
+		w := worker.New(localTM, j.graph, nil, nil, opts)
+		j.mu.Lock()
+		j.w = w
+		j.mu.Unlock()
+		at.w = w // read by Tasks after Deployed, which w.Run calls
+		err := w.Run(actx, a)
+		if errors.Is(err, context.Canceled) && actx.Err() != nil {
+			err = nil // cancelled by the master: nothing to report but the end
+		}
+		j.master.TasksEnded(localTM, d.Attempt, err)
+	}()
+}
+
+func (l *local) Run(_ context.Context, _ string, n int) {
+	if l.cur != nil && l.cur.n == n {
+		close(l.cur.run)
+	}
+}
+
+func (l *local) CancelAttempt(_ context.Context, _ string, n int) {
+	if l.cur != nil && l.cur.n == n {
+		l.cur.cancel()
+	}
+}
+
+func (l *local) Tasks(int, jobmaster.Placement) jobmaster.TaskGateway { return l.cur.w.Tasks() }
 
 // ErrNoCheckpoints is returned by the savepoint and checkpoint calls of a
 // job without checkpoint storage.
@@ -273,7 +240,7 @@ var ErrNoCheckpoints = errors.New("minicluster: the job has no checkpoint storag
 // TriggerSavepoint takes a savepoint into dir ("" for the configured
 // default) and returns its location once it is complete.
 func (j *Job) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
-	if j.opts.Checkpoints == nil {
+	if j.cfg.Checkpoints == nil {
 		return "", ErrNoCheckpoints
 	}
 	return j.cp.TriggerSavepoint(ctx, checkpoint.Options{TargetDir: dir})
@@ -283,7 +250,7 @@ func (j *Job) TriggerSavepoint(ctx context.Context, dir string) (string, error) 
 // (Run returns nil); with drain, the sources end their input first so that
 // every window and timer fires.
 func (j *Job) StopWithSavepoint(ctx context.Context, dir string, drain bool) (string, error) {
-	if j.opts.Checkpoints == nil {
+	if j.cfg.Checkpoints == nil {
 		return "", ErrNoCheckpoints
 	}
 	return j.cp.TriggerSavepoint(ctx, checkpoint.Options{TargetDir: dir, Terminate: true, Drain: drain})
@@ -291,7 +258,7 @@ func (j *Job) StopWithSavepoint(ctx context.Context, dir string, drain bool) (st
 
 // TriggerCheckpoint takes a checkpoint now and returns its ID.
 func (j *Job) TriggerCheckpoint(ctx context.Context) (int64, error) {
-	if j.opts.Checkpoints == nil {
+	if j.cfg.Checkpoints == nil {
 		return 0, ErrNoCheckpoints
 	}
 	return j.cp.TriggerCheckpoint(ctx)
@@ -300,7 +267,7 @@ func (j *Job) TriggerCheckpoint(ctx context.Context) (int64, error) {
 // CheckpointStats returns the statistics of the job's checkpoints, also
 // after it ended.
 func (j *Job) CheckpointStats(ctx context.Context) (checkpoint.Stats, error) {
-	if j.opts.Checkpoints == nil {
+	if j.cfg.Checkpoints == nil {
 		return checkpoint.Stats{}, ErrNoCheckpoints
 	}
 	return j.cp.Stats(ctx)

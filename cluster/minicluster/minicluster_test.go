@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/stream"
 )
 
@@ -46,11 +47,11 @@ func deploy(t *testing.T, env *stream.Environment) *minicluster.Job {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := minicluster.Deploy("test", jg, minicluster.Options{})
+	mj, err := minicluster.Deploy("test", jg, job.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return job
+	return mj
 }
 
 // build makes source(p=3) → rebalance → process(p=2, counted) → rebalance →

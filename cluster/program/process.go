@@ -44,6 +44,11 @@ type Process struct {
 	Detached   bool   `json:"detached,omitempty"`
 	Builtin    bool   `json:"builtin,omitempty"`
 
+	// Client and local: a file the process appends the ID of each job it
+	// submits or runs to, one a line, so that whoever started it knows
+	// whether the program defined a job at all.
+	SubmitLog string `json:"submitLog,omitempty"`
+
 	// JobMaster and worker: the job, and the host to listen on and to
 	// advertise.
 	JobID string `json:"jobId,omitempty"`
@@ -76,6 +81,29 @@ func (p *Process) Env() string {
 	}
 	return EnvVar + "=" + string(b)
 }
+
+// noteSubmitted appends the ID of a job submitted or run to SubmitLog,
+// if set.
+func (p *Process) noteSubmitted(id string) error {
+	if p.SubmitLog == "" {
+		return nil
+	}
+	f, err := os.OpenFile(p.SubmitLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err == nil {
+		_, err = fmt.Fprintln(f, id)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("program: note job %s in %s: %w", id, p.SubmitLog, err)
+	}
+	return nil
+}
+
+// NoteRun notes in SubmitLog, if set, that the process runs job id
+// itself (RoleLocal).
+func (p *Process) NoteRun(id string) error { return p.noteSubmitted(id) }
 
 // FromEnv reads the process's role from EnvVar; nil if it is not set.
 func FromEnv() (*Process, error) {

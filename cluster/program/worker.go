@@ -15,6 +15,7 @@ import (
 	"github.com/runnel-io/runnel/internal/outbox"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/runtime/network"
 	"github.com/runnel-io/runnel/runtime/network/tcp"
 	"github.com/runnel-io/runnel/runtime/operator"
@@ -27,7 +28,7 @@ import (
 // its own data server and client.
 type host struct {
 	p       *Process
-	job     Job
+	job     *job.Job
 	log     *slog.Logger
 	client  *rpc.Client
 	server  *tcp.Server
@@ -54,12 +55,12 @@ type attemptRun struct {
 	tasks   jobmaster.TaskGateway
 }
 
-func runWorker(ctx context.Context, p *Process, job Job, log *slog.Logger) error {
+func runWorker(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) error {
 	log = log.With("taskmanager", p.TaskManager)
-	plan := job.Graph.Plan(job.Name)
-	h := &host{p: p, job: job, log: log, client: &rpc.Client{}, reports: outbox.New[rpc.Report](outboxLimit),
+	plan := j.Graph.Plan(j.Name)
+	h := &host{p: p, job: j, log: log, client: &rpc.Client{}, reports: outbox.New[rpc.Report](outboxLimit),
 		controls: make(chan []rpc.Control, 64), locations: map[int64]storage.StateWriter{}}
-	if c := job.Options.Checkpoints; c != nil {
+	if c := j.Config.Checkpoints; c != nil {
 		h.st = c.Storage
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -72,7 +73,7 @@ func runWorker(ctx context.Context, p *Process, job Job, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("program: worker data port: %w", err)
 	}
-	segment := job.Options.SegmentSize
+	segment := j.Config.SegmentSize
 	if segment <= 0 {
 		segment = network.DefaultSegmentSize
 	}
@@ -256,11 +257,11 @@ func (h *host) deploy(ctx context.Context, c rpc.Control) {
 	actx, cancel := context.WithCancel(ctx)
 	run := &attemptRun{n: c.Attempt, cancel: cancel, run: make(chan struct{}), done: make(chan struct{})}
 	h.cur = run
-	opts := h.job.Options
+	opts := h.job.Config
 	ended := func(err error) {
 		r := rpc.Report{Kind: rpc.ReportEnded, Attempt: c.Attempt}
 		if err != nil {
-			r.Error = err.Error()
+			r.Error, r.NonRecoverable = err.Error(), jobmaster.IsNonRecoverable(err)
 		}
 		h.reports.Add(r)
 		close(run.done)
@@ -314,17 +315,10 @@ func (h *host) deploy(ctx context.Context, c rpc.Control) {
 // restore reads the snapshot at location and redistributes it over the
 // job's subtasks, reading the keyed state of the local ones only.
 func (h *host) restore(ctx context.Context, location string, allowNonRestored bool, a *rpc.Assignment) (*jobmaster.Restore, error) {
-	if h.st == nil {
-		return nil, errors.New("program: restoring needs checkpoint storage")
-	}
-	md, loc, err := h.st.ReadMetadata(ctx, location)
-	if err != nil {
-		return nil, fmt.Errorf("program: restore: %w", err)
-	}
 	local := func(v, s int) bool {
 		return v < len(a.Subtasks) && s < len(a.Subtasks[v]) && a.Subtasks[v][s] == h.p.TaskManager
 	}
-	return jobmaster.BuildRestoreFor(ctx, h.st, md, loc, h.job.Graph, allowNonRestored, local)
+	return jobmaster.ReadRestore(ctx, h.st, location, h.job.Graph, allowNonRestored, local)
 }
 
 // coordinatorGateways carry the subtasks' operator events to their

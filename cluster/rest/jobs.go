@@ -74,6 +74,10 @@ type Exception struct {
 	// TaskName and TaskManagerID say where it happened, when known.
 	TaskName      string `json:"taskName,omitempty"`
 	TaskManagerID string `json:"taskManagerId,omitempty"`
+	// FailureLabels classify the failure: "attempt", the attempt that
+	// failed (from 1), and "restart", the delay before the next attempt
+	// or "none".
+	FailureLabels map[string]string `json:"failureLabels,omitempty"`
 }
 
 // Checkpoints are a job's checkpoint statistics

@@ -74,6 +74,10 @@ type Exception struct {
 	Name      string `json:"name"`
 	Message   string `json:"message"`
 	Timestamp int64  `json:"timestamp"`
+	// Labels classify the failure (Flink's failure labels): "attempt",
+	// the attempt that failed (from 1), and "restart", the delay before
+	// the next attempt or "none".
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // CheckpointStats are a job's checkpoint statistics.
@@ -232,8 +236,10 @@ type Report struct {
 	CheckpointID int64                              `json:"checkpointId,omitempty"`
 	States       map[string]checkpoint.SubtaskState `json:"states,omitempty"`
 	Error        string                             `json:"error,omitempty"`
-	Node         int                                `json:"node,omitempty"`
-	Event        []byte                             `json:"event,omitempty"`
+	// NonRecoverable marks an Error that no restart can mend.
+	NonRecoverable bool   `json:"nonRecoverable,omitempty"`
+	Node           int    `json:"node,omitempty"`
+	Event          []byte `json:"event,omitempty"`
 }
 
 // WorkerReport carries a worker's reports, in order; a heartbeat carries

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/graph"
@@ -161,12 +162,12 @@ func BenchmarkWorkersKeyedExchange(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			b.StopTimer()
-			job, err := minicluster.Deploy("bench", jobGraph(b, build), minicluster.Options{})
+			mj, err := minicluster.Deploy("bench", jobGraph(b, build), job.Config{}, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
-			if err := job.Run(context.Background()); err != nil {
+			if err := mj.Run(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/graph"
@@ -159,11 +160,11 @@ func runAll(ctx context.Context, ws []*worker.Worker, as []worker.Assignment) []
 // runMini runs the job on the mini-cluster.
 func runMini(tb testing.TB, build func(*stream.Environment)) {
 	tb.Helper()
-	job, err := minicluster.Deploy("job", jobGraph(tb, build), minicluster.Options{})
+	mj, err := minicluster.Deploy("job", jobGraph(tb, build), job.Config{}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := job.Run(context.Background()); err != nil {
+	if err := mj.Run(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
 }

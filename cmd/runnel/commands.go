@@ -105,9 +105,7 @@ func newRunCommand() *cobra.Command {
 			}
 			job, builtin := builtins[args[0]]
 			if builtin && opts.jobManager == "" {
-				stream.SetDefaultConfiguration(conf)
-				defer stream.SetDefaultConfiguration(nil)
-				return job.run(cmd.Context(), jobArgs, cmd.OutOrStdout())
+				return job.run(cmd.Context(), jobArgs, cmd.OutOrStdout(), stream.WithConfiguration(conf))
 			}
 			return runProgram(cmd, args[0], builtin, jobArgs, &program.Process{Role: program.RoleClient, Config: conf,
 				JobManager: opts.jobManager, Detached: opts.detached, Builtin: builtin}, names)
@@ -147,6 +145,16 @@ func runProgram(cmd *cobra.Command, job string, builtin bool, jobArgs []string, 
 	}
 	if p.JobManager == "" {
 		p.Role = program.RoleLocal
+	} else if !builtin {
+		// A program that never executes a job is a mistake, as in
+		// Flink: it notes each job it submits here.
+		log, err := os.CreateTemp("", "runnel-submitted-")
+		if err != nil {
+			return fmt.Errorf("runnel run: %w", err)
+		}
+		log.Close()
+		defer os.Remove(log.Name())
+		p.SubmitLog = log.Name()
 	}
 	c := exec.CommandContext(cmd.Context(), exe, argv...)
 	c.Env = append(os.Environ(), p.Env())
@@ -163,6 +171,11 @@ func runProgram(cmd *cobra.Command, job string, builtin bool, jobArgs []string, 
 	}
 	if err != nil {
 		return fmt.Errorf("runnel run: %s: %w", exe, err)
+	}
+	if p.SubmitLog != "" {
+		if ids, err := os.ReadFile(p.SubmitLog); err == nil && len(ids) == 0 {
+			return fmt.Errorf("runnel run: %s: the program defined no job: it ended without executing one (stream.Environment.Execute)", job)
+		}
 	}
 	return nil
 }

@@ -4,8 +4,8 @@
 //
 // Every job package exports
 //
-//	func Run(ctx context.Context, args []string, stdout io.Writer) error
+//	func Run(ctx context.Context, args []string, stdout io.Writer, opts ...stream.Option) error
 //
-// which parses the job's flags from args, builds the dataflow and executes
-// it. Main runs such a function as a program.
+// which parses the job's flags from args, builds the dataflow in an
+// environment made with opts and executes it. Main runs such a function as a program.
 package jobs

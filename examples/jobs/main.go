@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/runnel-io/runnel/stream"
 )
 
-// RunFunc is the entry point of an example job: parse args, build, execute.
-type RunFunc func(ctx context.Context, args []string, stdout io.Writer) error
+// RunFunc is the entry point of an example job: parse args, build an
+// environment with opts, execute.
+type RunFunc func(ctx context.Context, args []string, stdout io.Writer, opts ...stream.Option) error
 
 // Main runs a job as a program: SIGINT and SIGTERM cancel it; it exits 2 on
 // a usage error, 1 on any other failure.

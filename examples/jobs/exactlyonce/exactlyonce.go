@@ -72,13 +72,14 @@ type Options struct {
 // ErrInjected is the failure --fail-every injects.
 var ErrInjected = errors.New("exactlyonce: injected failure")
 
-// Run parses the job's flags from args and runs it.
-func Run(ctx context.Context, args []string, stdout io.Writer) error {
+// Run parses the job's flags from args and runs it; opts configure its
+// environment (stream.NewEnvironment).
+func Run(ctx context.Context, args []string, stdout io.Writer, opts ...stream.Option) error {
 	o, err := ParseArgs(args)
 	if err != nil {
 		return err
 	}
-	env := stream.NewEnvironment().SetStdout(stdout)
+	env := stream.NewEnvironment(opts...).SetStdout(stdout)
 	if err := Build(env, o); err != nil {
 		return err
 	}

@@ -19,8 +19,9 @@ import (
 	"github.com/runnel-io/runnel/stream"
 )
 
-// Run parses the job's flags from args and runs it.
-func Run(ctx context.Context, args []string, stdout io.Writer) error {
+// Run parses the job's flags from args and runs it; opts configure its
+// environment (stream.NewEnvironment).
+func Run(ctx context.Context, args []string, stdout io.Writer, opts ...stream.Option) error {
 	fs := flag.NewFlagSet("socketwordcount", flag.ContinueOnError)
 	host := fs.String("host", "localhost", "host to connect to")
 	port := fs.Int("port", 0, "port to connect to (required)")
@@ -34,7 +35,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *parallelism < 1 {
 		return jobs.UsageError{Err: fmt.Errorf("socketwordcount: --parallelism %d: must be at least 1", *parallelism)}
 	}
-	env := stream.NewEnvironment().SetParallelism(*parallelism).SetStdout(stdout)
+	env := stream.NewEnvironment(opts...).SetParallelism(*parallelism).SetStdout(stdout)
 	lines := stream.SocketTextStream(env, *host, *port)
 	words := stream.FlatMap(lines, wordcount.Tokenize).Name("Tokenizer")
 	stream.Map(wordcount.Count(words), wordcount.Format).Name("Format").Print()

@@ -132,12 +132,12 @@ type Options struct {
 
 // Run parses the job's flags from args and runs it. Mistakes in the flags
 // are jobs.UsageErrors naming the flag.
-func Run(ctx context.Context, args []string, stdout io.Writer) error {
+func Run(ctx context.Context, args []string, stdout io.Writer, opts ...stream.Option) error {
 	o, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
-	env := stream.NewEnvironment().SetStdout(stdout)
+	env := stream.NewEnvironment(opts...).SetStdout(stdout)
 	if err := Build(env, o); err != nil {
 		return err
 	}

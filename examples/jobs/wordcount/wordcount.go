@@ -40,8 +40,9 @@ type Options struct {
 	Parallelism int
 }
 
-// Run parses the job's flags from args and runs it.
-func Run(ctx context.Context, args []string, stdout io.Writer) error {
+// Run parses the job's flags from args and runs it; opts configure its
+// environment (stream.NewEnvironment).
+func Run(ctx context.Context, args []string, stdout io.Writer, opts ...stream.Option) error {
 	fs := flag.NewFlagSet("wordcount", flag.ContinueOnError)
 	var o Options
 	fs.StringVar(&o.Input, "input", "", "text file or directory to read (default: a built-in text)")
@@ -53,7 +54,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.Parallelism < 1 {
 		return jobs.UsageError{Err: fmt.Errorf("wordcount: --parallelism %d: must be at least 1", o.Parallelism)}
 	}
-	env := stream.NewEnvironment().SetStdout(stdout)
+	env := stream.NewEnvironment(opts...).SetStdout(stdout)
 	Build(env, o)
 	return env.Execute(ctx, "WordCount")
 }
