@@ -2,11 +2,11 @@ package minicluster
 
 import (
 	"context"
-	"log/slog"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -161,7 +161,9 @@ func (l *local) RequestSlots(_ context.Context, n int) {
 
 func (l *local) ReleaseSlots(context.Context) {}
 
-func (l *local) StartWorker(_ context.Context, s jobmaster.Slot) { l.j.master.WorkerStarted(s.TaskManager) }
+func (l *local) StartWorker(_ context.Context, s jobmaster.Slot) {
+	l.j.master.WorkerStarted(s.TaskManager)
+}
 
 // StopWorker cancels what runs: goroutines cannot be stopped, and the
 // core waits for them to end (no cancel timeout).

@@ -152,6 +152,7 @@ func (r *RemoteJob) Cancel() {
 	defer cancel()
 	_ = r.c.Cancel(ctx, r.id)
 }
+
 // TriggerSavepoint takes a savepoint into dir ("" for the default).
 func (r *RemoteJob) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
 	return r.c.TriggerSavepoint(ctx, r.id, dir, false)

@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
-	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/stream"
 )
 

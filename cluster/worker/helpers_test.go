@@ -15,10 +15,10 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/minicluster"
-	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/runtime/network"
 	"github.com/runnel-io/runnel/runtime/network/tcp"
 	"github.com/runnel-io/runnel/stream"
