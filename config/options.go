@@ -122,6 +122,9 @@ var (
 		WithValidator(AtLeast(time.Millisecond))
 	TaskManagerTimeout = Duration("resourcemanager.taskmanager-timeout", 30*time.Second,
 		"How long a TaskManager may stay idle, with no slot in use, before the resource manager releases it.")
+	SlotRequestTimeout = Duration("slot.request.timeout", 5*time.Minute,
+		"How long a job's request for slots may wait; a job whose slots do not come within it fails with \"not enough slots\".").
+		WithValidator(AtLeast(time.Millisecond))
 	ResourceManagerDriver = Enum("resourcemanager.driver", "standalone", []string{"standalone", "process"},
 		"How the resource manager gets TaskManagers: standalone waits for TaskManagers started by hand; process starts them as local processes.")
 )

@@ -84,7 +84,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	var rpcHost, restBind, driver, haType string
 	var rpcPort, restPort, blobPort, slots int
-	var hbTimeout, tmTimeout time.Duration
+	var hbTimeout, tmTimeout, slotTimeout time.Duration
 	get(func() (x error) { rpcHost, x = config.Get(c, config.JobManagerRPCAddress); return })
 	get(func() (x error) { rpcPort, x = config.Get(c, config.JobManagerRPCPort); return })
 	get(func() (x error) { restPort, x = config.Get(c, config.RestPort); return })
@@ -96,6 +96,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	get(func() (x error) { j.hbInt, x = config.Get(c, config.HeartbeatInterval); return })
 	get(func() (x error) { hbTimeout, x = config.Get(c, config.HeartbeatTimeout); return })
 	get(func() (x error) { tmTimeout, x = config.Get(c, config.TaskManagerTimeout); return })
+	get(func() (x error) { slotTimeout, x = config.Get(c, config.SlotRequestTimeout); return })
 	if e != nil {
 		return e
 	}
@@ -131,7 +132,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	default:
 		drv = standalone.New()
 	}
-	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout}
+	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout, SlotRequestTimeout: slotTimeout}
 	d := newDispatcher(j.opts.Clock, j.log)
 	j.rm, err = NewService(rmCfg, drv, d, j.opts.Clock, j.log)
 	if err != nil {

@@ -59,6 +59,14 @@ func RestoreFailure(err error) error {
 // errIncompatible marks a snapshot that does not fit the job.
 var errIncompatible = errors.New("jobmaster: the snapshot does not fit the job")
 
+// operatorName names n for a user: its name, and its UID if it has one.
+func operatorName(n *graph.Node) string {
+	if n.UID != "" {
+		return fmt.Sprintf("%q (uid %s)", n.Name, n.UID)
+	}
+	return fmt.Sprintf("%q", n.Name)
+}
+
 // BuildRestore reads the snapshot md at location and redistributes it over
 // the subtasks of jg, whose parallelism may differ from the snapshot's:
 // each subtask gets the key groups of its range from every old subtask
@@ -95,7 +103,7 @@ func BuildRestoreFor(ctx context.Context, st storage.Storage, md *checkpoint.Met
 			}
 			maxP := jg.Stream.MaxParallelismOf(n)
 			if err := restoreOperator(&read, op, v, maxP, r.Tasks[v.ID], want); err != nil {
-				return nil, fmt.Errorf("jobmaster: operator %q (%s): %w", n.Name, id, err)
+				return nil, fmt.Errorf("jobmaster: operator %s: %w", operatorName(n), err)
 			}
 		}
 	}
@@ -112,7 +120,7 @@ func CheckRestore(md *checkpoint.Metadata, location string, jg *graph.JobGraph, 
 	}
 	for _, op := range md.Operators {
 		if !ids[op.ID] && !allowNonRestored && hasState(op) {
-			return NonRecoverable(fmt.Errorf("%w: the snapshot at %s has state for operator %q (%s), which the job does not have; "+
+			return NonRecoverable(fmt.Errorf("%w: the snapshot at %s has state for operator %q (ID %s), which the job does not have; "+
 				"allow non-restored state (--allowNonRestoredState) to start without it", errIncompatible, location, op.Name, op.ID))
 		}
 	}

@@ -25,25 +25,31 @@
 //
 // # The JobMaster
 //
-// One goroutine runs the job's attempts; RPC handlers hand it events.
-// An attempt:
+// The JobMaster runs the job's jobmaster.Master, the one scheduling and
+// failover loop the mini-cluster runs too; this package is its Runtime
+// on a cluster:
 //
-//  1. gets slots: it asks the ResourceManager (through the Dispatcher)
-//     for as many slots as the job's largest parallelism, and keeps those
-//     it holds over attempts;
-//  2. has each TaskManager holding some start the job's worker
-//     (rpc.StartWorker), unless it runs, and waits until each has
-//     registered;
-//  3. places subtask i of every task into slot i (Flink's slot sharing)
-//     and sends each worker the placement and the snapshot to restore;
-//  4. once every worker has deployed its subtasks, starts the attempt's
-//     checkpoints and operator coordinators, and only then lets the
-//     subtasks run, so that no operator event is lost;
-//  5. ends when every worker's subtasks have ended; a failure — a worker's
-//     subtasks failing, a worker process ending, a TaskManager lost or
-//     unreachable, too many failed checkpoints — cancels the attempt on
-//     every worker and, as the restart strategy allows, starts the next
-//     from the latest completed checkpoint.
+//  1. slots: the core's RequestSlots go to the ResourceManager through
+//     the Dispatcher, which relays its answers (SlotsAllocated,
+//     SlotsLost, SlotRequestFailed); the job keeps its slots over
+//     attempts;
+//  2. workers: StartWorker has the TaskManager holding a slot start the
+//     job's worker (rpc.StartWorker); the worker registers, with the
+//     fingerprint of the graph it built;
+//  3. Deploy, RunAttempt and CancelAttempt go to each worker through its
+//     ordered outbox: the placement (subtask i of every task in slot i,
+//     Flink's slot sharing) and the snapshot to restore, then the order
+//     to run; the core starts the checkpoints and coordinators between
+//     the two, so that no operator event is lost;
+//  4. the workers' reports (deployed, ended, with a failure marked
+//     non-recoverable or not) go back to the core, which restarts or
+//     ends the job; a worker process ending, a TaskManager lost or
+//     unreachable, or a worker that does not register within two
+//     minutes fails the attempt.
+//
+// Every state change and failure goes to the Dispatcher in order: the
+// REST API's job state and exception history, one entry per failure
+// with the attempt and the restart delay as failure labels.
 //
 // Checkpoint traffic does not pass through that goroutine: a worker's
 // acknowledgements go straight to the jobmaster.Checkpointer, whose

@@ -28,8 +28,10 @@
 //     the sink commits at the end, and a failure fails the job).
 //   - --checkpoint-dir DIR: where checkpoints go (default: a temporary
 //     directory removed at the end).
-//   - --restart-attempts N: fixed-delay restarts allowed (default: unlimited with
-//     checkpoints, 0 without), with no delay between them.
+//   - --restart-attempts N: fixed-delay restarts allowed, with no delay
+//     between them. By default, a job with --fail-every restarts at once
+//     without limit, and any other job has the default restart strategy
+//     (exponential-delay with checkpoints, none without).
 //   - --fail-every M: each subtask of the "fail" map operator returns an
 //     error after every M records it has passed on (counted over restarts:
 //     the count is in its checkpointed state), each failure point once per
@@ -96,7 +98,7 @@ func ParseArgs(args []string) (Options, error) {
 	fs.IntVar(&o.Parallelism, "parallelism", 0, "parallelism of every operator (default: parallelism.default, else the number of CPUs)")
 	fs.DurationVar(&o.CheckpointInterval, "checkpoint-interval", 0, "time between checkpoints (0: none)")
 	fs.StringVar(&o.CheckpointDir, "checkpoint-dir", "", "`directory` of the checkpoints (default: a temporary one)")
-	fs.IntVar(&o.RestartAttempts, "restart-attempts", -1, "restarts allowed after failures (default: unlimited with checkpoints, 0 without)")
+	fs.IntVar(&o.RestartAttempts, "restart-attempts", -1, "restarts allowed after failures, each at once (default: unlimited at once with --fail-every, else the default restart strategy: exponential-delay with checkpoints, none without)")
 	fs.Int64Var(&o.FailEvery, "fail-every", 0, "fail each subtask of the fail operator after every `M` records (0: never)")
 	fs.Float64Var(&o.Rate, "rate", 0, "events per second per source subtask (0: unlimited)")
 	fs.StringVar(&o.FromSavepoint, "from-savepoint", "", "savepoint or retained checkpoint to start from")
@@ -145,21 +147,19 @@ func Build(env *stream.Environment, o Options) error {
 	if o.Parallelism > 0 {
 		env.SetParallelism(o.Parallelism)
 	}
-	attempts := o.RestartAttempts
 	if o.CheckpointInterval > 0 {
 		env.EnableCheckpointing(o.CheckpointInterval)
-		if attempts < 0 {
-			attempts = restart.Unlimited
-		}
 	}
-	if attempts < 0 {
-		attempts = 0
+	switch {
+	case o.RestartAttempts == 0:
+		env.SetRestartStrategy(restart.Config{Type: restart.None})
+	case o.RestartAttempts > 0:
+		env.SetRestartStrategy(restart.Config{Type: restart.FixedDelay, FixedDelay: restart.FixedDelayConfig{Attempts: o.RestartAttempts}})
+	case o.FailEvery > 0:
+		// Injected failures restart at once: they show exactly-once
+		// output, not the back-off of the default strategy.
+		env.SetRestartStrategy(restart.Config{Type: restart.FixedDelay, FixedDelay: restart.FixedDelayConfig{Attempts: restart.Unlimited}})
 	}
-	rc := restart.Config{Type: restart.FixedDelay, FixedDelay: restart.FixedDelayConfig{Attempts: attempts}}
-	if attempts == 0 {
-		rc = restart.Config{Type: restart.None}
-	}
-	env.SetRestartStrategy(rc)
 	cc := env.CheckpointConfig()
 	cc.Dir = o.CheckpointDir
 	if o.FromSavepoint != "" {
