@@ -506,7 +506,9 @@ func (m *master) apply(ctx context.Context, ev event) error {
 		m.pending = max(0, m.pending-len(ev.slots))
 	case evRequestFail:
 		m.pending = max(0, m.pending-ev.m.Slots)
-		return fmt.Errorf("program: no slots for the job: %s", ev.m.Reason)
+		// The reason says what was missing ("not enough slots: needs 5,
+		// the cluster has 4 ..."): it is the job's failure as it is.
+		return fmt.Errorf("program: %s", ev.m.Reason)
 	case evLost:
 		m.slots = slices.DeleteFunc(m.slots, func(s rpc.Slot) bool { return s.TaskManager == ev.m.TaskManager })
 		m.forgetWorker(ctx, ev.m.TaskManager)

@@ -88,7 +88,8 @@ type JobSlotsLost struct {
 type RequestFailed struct {
 	Job   JobID
 	Slots int
-	// Reason wraps ErrRequestTimeout or ErrInvalidRequest.
+	// Reason wraps ErrRequestTimeout ("not enough slots: needs ...", see
+	// there) or ErrInvalidRequest.
 	Reason error
 }
 

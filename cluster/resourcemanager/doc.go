@@ -27,7 +27,9 @@
 //	pending   waits in one queue for all jobs, in the order requests came
 //	          → AllocateSlots, all n slots at once, as soon as n slots are
 //	            free and no older request that fits in them comes first
-//	          → RequestFailed after Config.SlotRequestTimeout
+//	          → RequestFailed after Config.SlotRequestTimeout:
+//	            "not enough slots: needs n, the cluster has m (f free)
+//	            after waiting slot.request.timeout = d"
 //	          → cancelled by ReleaseSlots of its job
 //
 // Requests are served first fit in arrival order: whenever slots are
@@ -44,6 +46,12 @@
 // worker: workers are requested for the demand of all pending requests
 // against all free slots, and since slots are interchangeable, once the
 // requested workers have registered every pending request fits.
+//
+// In the failure of a timed-out request, n is the slots the request
+// asked for, m every slot of the registered TaskManagers, allocated or
+// free, and f the free ones: m < n says the cluster is too small for the
+// request (add TaskManagers, or lower the parallelism), m >= n that it is
+// too busy (other jobs hold the slots).
 //
 // The life of a worker in Active mode:
 //
@@ -87,7 +95,9 @@
 //     slots; a request is fulfilled only when no older pending request
 //     fits in the slots free at that moment, so requests that fit are
 //     fulfilled in the order they came; after a Tick none is older than
-//     Config.SlotRequestTimeout (nohol.txt, timeout.txt, overlap.txt).
+//     Config.SlotRequestTimeout, and the RequestFailed of one that timed
+//     out starts "not enough slots: needs n, the cluster has m" (nohol.txt,
+//     timeout.txt, overlap.txt).
 //  6. A TaskManager that goes (heartbeat timeout, TaskManagerLost,
 //     WorkerFailed, registering again) yields one JobSlotsLost for every
 //     job with slots on it, naming exactly those slots; after a Tick no

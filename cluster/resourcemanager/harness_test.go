@@ -191,10 +191,11 @@ func (h *harness) step(now int64, event func()) []rm.Action {
 		}
 		return out
 	}
-	// freeAt(i) is the free slots when the SlotManager decided action i: what is free after the event, plus
+	// freeAt(i) and totalAt(i) are the free and registered slots when the
+	// SlotManager decided action i: what is free after the event, plus
 	// what the allocations from i on took, plus the idle TaskManagers
 	// released after i (the last thing a Tick does).
-	freeAfter := 0
+	freeAfter, totalAfter := 0, len(afterSlots)
 	for _, j := range afterSlots {
 		if j == "" {
 			freeAfter++
@@ -219,6 +220,7 @@ func (h *harness) step(now int64, event func()) []rm.Action {
 		}
 	}
 	freeAt := func(i int) int { return freeAfter + allocFrom[i] + idleAfter[i] }
+	totalAt := func(i int) int { return totalAfter + idleAfter[i] }
 	type served struct {
 		seq  int64
 		free int // free slots when it was served
@@ -314,6 +316,11 @@ func (h *harness) step(now int64, event func()) []rm.Action {
 				h.errorf("invariant 5: RequestFailed %s %d matches no pending request %v", a.Job, a.Slots, h.requests)
 				break
 			}
+			want := fmt.Sprintf("not enough slots: needs %d, the cluster has %d (%d free) after waiting slot.request.timeout = %v",
+				a.Slots, totalAt(i), freeAt(i), h.cfg.SlotRequestTimeout)
+			if a.Reason.Error() != want {
+				h.errorf("invariant 5: RequestFailed %s %d: %q, want %q", a.Job, a.Slots, a.Reason, want)
+			}
 			h.requests = slices.Delete(h.requests, k, k+1)
 		case rm.Warn:
 			h.saw("Warn " + reasonName(a.Reason))
@@ -389,7 +396,13 @@ func (h *harness) checkReason(a rm.Action) {
 	default:
 		return
 	}
-	if err == nil || !strings.HasPrefix(err.Error(), "resourcemanager: ") || reasonName(err) == "other" {
+	// A timed-out request's reason is what the user reads for the job:
+	// what was missing first, without the package prefix.
+	prefix := "resourcemanager: "
+	if errors.Is(err, rm.ErrRequestTimeout) {
+		prefix = "not enough slots: "
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), prefix) || reasonName(err) == "other" {
 		h.errorf("%T without a proper reason: %v", a, err)
 	}
 }

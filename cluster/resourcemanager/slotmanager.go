@@ -347,9 +347,7 @@ func (m *SlotManager) Tick(now int64) {
 			return false
 		}
 		m.stats.RequestsFailed++
-		m.emit(RequestFailed{Job: r.job, Slots: r.n, Reason: reason(ErrRequestTimeout, nil,
-			"job %s got no %s within %v (%d free)", r.job, slots(r.n),
-			m.cfg.SlotRequestTimeout.Truncate(time.Millisecond), m.freeSlots())})
+		m.emit(RequestFailed{Job: r.job, Slots: r.n, Reason: m.timedOut(r)})
 		return true
 	})
 	m.reconcile()
@@ -498,6 +496,19 @@ func (m *SlotManager) workersToRequest() int {
 		need = max(0, min(need, (m.cfg.MaxSlots-total)/spw))
 	}
 	return need
+}
+
+// timedOut is the Reason of a request that waited Config.SlotRequestTimeout
+// (see ErrRequestTimeout): the slots it needs against every slot of the
+// registered TaskManagers, which tells a cluster too small for it from
+// one too busy, then how many of those are free.
+func (m *SlotManager) timedOut(r *request) error {
+	total := 0
+	for _, tm := range m.tms {
+		total += len(tm.slots)
+	}
+	return userReason(ErrRequestTimeout, "not enough slots: needs %d, the cluster has %d (%d free) after waiting %s = %v",
+		r.n, total, m.freeSlots(), KeySlotRequestTimeout, m.cfg.SlotRequestTimeout.Truncate(time.Millisecond))
 }
 
 // allocate gives r its slots: the free slots of the earliest registered
