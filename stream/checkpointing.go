@@ -38,7 +38,9 @@ type CheckpointConfig struct {
 // (Flink's execution.checkpointing.interval): after a failure it resumes
 // from the latest one, and two-phase-commit sinks commit their output when
 // a checkpoint completes. It also makes the default restart strategy
-// fixed-delay with unlimited attempts, as in Flink.
+// exponential-delay, as in Flink: unlimited restarts, 1 s after the first
+// failure and twice as long after each further one, up to 1 min (see
+// restart.Default; SetRestartStrategy chooses another).
 func (e *Environment) EnableCheckpointing(interval time.Duration) *Environment {
 	if interval <= 0 {
 		e.errorf("stream: EnableCheckpointing(%v): the interval must be positive", interval)

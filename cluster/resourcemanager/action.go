@@ -58,8 +58,10 @@ type ReleaseWorker struct {
 	Reason error
 }
 
-// AllocateSlots fulfils the oldest pending slot request of Job: Slots are
-// the job's until it calls ReleaseSlots or a JobSlotsLost takes some
+// AllocateSlots fulfils a pending slot request of Job, of len(Slots)
+// slots: the oldest of the job's requests that fit in the free slots,
+// which is not its oldest request if that one is larger and waits. Slots
+// are the job's until it calls ReleaseSlots or a JobSlotsLost takes some
 // away. Addresses holds the address each of their TaskManagers
 // registered with.
 type AllocateSlots struct {
@@ -80,12 +82,14 @@ type JobSlotsLost struct {
 	Reason error
 }
 
-// RequestFailed fails the oldest pending slot request of Job, of Slots
-// slots.
+// RequestFailed fails a slot request of Job, of Slots slots: one that was
+// invalid, never pending, or the job's oldest pending request, which
+// timed out (requests time out in the order they came).
 type RequestFailed struct {
 	Job   JobID
 	Slots int
-	// Reason wraps ErrRequestTimeout or ErrInvalidRequest.
+	// Reason wraps ErrRequestTimeout ("not enough slots: needs ...", see
+	// there) or ErrInvalidRequest.
 	Reason error
 }
 

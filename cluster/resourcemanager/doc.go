@@ -24,11 +24,34 @@
 //
 // The life of a slot request (RequestSlots):
 //
-//	pending   waits in one queue for all jobs, oldest first
-//	          → AllocateSlots, all n slots at once, as soon as it is the
-//	            oldest and n slots are free
-//	          → RequestFailed after Config.SlotRequestTimeout
+//	pending   waits in one queue for all jobs, in the order requests came
+//	          → AllocateSlots, all n slots at once, as soon as n slots are
+//	            free and no older request that fits in them comes first
+//	          → RequestFailed after Config.SlotRequestTimeout:
+//	            "not enough slots: needs n, the cluster has m (f free)
+//	            after waiting slot.request.timeout = d"
 //	          → cancelled by ReleaseSlots of its job
+//
+// Requests are served first fit in arrival order: whenever slots are
+// free (a registration, a release, a request), every pending request that
+// fits in them is fulfilled, oldest first, and a request that does not fit
+// keeps its place without blocking the smaller ones behind it (no
+// head-of-line blocking: a job that waits for more slots than are free
+// does not hold up every later, smaller job). The price is that a large
+// request can be overtaken again and again while smaller ones keep taking
+// the slots that free up; it is not reserved slots (that would bring the
+// blocking back), but it keeps its place, so it is the first served once
+// enough slots are free, and it cannot wait forever: it fails after
+// slot.request.timeout, as in Flink. In Active mode overtaking costs no
+// worker: workers are requested for the demand of all pending requests
+// against all free slots, and since slots are interchangeable, once the
+// requested workers have registered every pending request fits.
+//
+// In the failure of a timed-out request, n is the slots the request
+// asked for, m every slot of the registered TaskManagers, allocated or
+// free, and f the free ones: m < n says the cluster is too small for the
+// request (add TaskManagers, or lower the parallelism), m >= n that it is
+// too busy (other jobs hold the slots).
 //
 // The life of a worker in Active mode:
 //
@@ -68,9 +91,13 @@
 //     requests wait for registrations (standalone.txt).
 //  5. Every slot request ends in exactly one AllocateSlots of exactly the
 //     slots it asked for or one RequestFailed, or is cancelled by
-//     ReleaseSlots; requests are fulfilled oldest first, and the oldest
-//     never waits while enough slots are free; after a Tick none is older
-//     than Config.SlotRequestTimeout (timeout.txt, overlap.txt).
+//     ReleaseSlots. After every event no pending request fits in the free
+//     slots; a request is fulfilled only when no older pending request
+//     fits in the slots free at that moment, so requests that fit are
+//     fulfilled in the order they came; after a Tick none is older than
+//     Config.SlotRequestTimeout, and the RequestFailed of one that timed
+//     out starts "not enough slots: needs n, the cluster has m" (nohol.txt,
+//     timeout.txt, overlap.txt).
 //  6. A TaskManager that goes (heartbeat timeout, TaskManagerLost,
 //     WorkerFailed, registering again) yields one JobSlotsLost for every
 //     job with slots on it, naming exactly those slots; after a Tick no

@@ -26,7 +26,13 @@ var (
 // Reason's message says which job, TaskManager or worker, and why.
 var (
 	// ErrRequestTimeout: a slot request was not fulfilled within
-	// Config.SlotRequestTimeout.
+	// Config.SlotRequestTimeout. The Reason is the failure a user reads
+	// for the job, so it carries no package prefix and says what was
+	// missing first: "not enough slots: needs 5, the cluster has 4 (1
+	// free) after waiting slot.request.timeout = 5m0s", where 5 is the
+	// slots the request asked for and 4 every slot of the registered
+	// TaskManagers, allocated or free (if it is less than 5 the cluster
+	// is too small for the request, else too busy).
 	ErrRequestTimeout = errors.New("resourcemanager: slot request timed out")
 	// ErrInvalidRequest: a slot request without a job or for fewer than
 	// one slot, or for more than Config.MaxSlots.
@@ -88,4 +94,11 @@ func reason(sentinel, cause error, format string, args ...any) error {
 		errs = append(errs, cause)
 	}
 	return &reasonError{msg: msg, errs: errs}
+}
+
+// userReason builds "<format>" wrapping sentinel, without the package
+// prefix: for the one Reason that reaches a user as the job's failure
+// (ErrRequestTimeout).
+func userReason(sentinel error, format string, args ...any) error {
+	return &reasonError{msg: fmt.Sprintf(format, args...), errs: []error{sentinel}}
 }

@@ -24,6 +24,7 @@ type harness struct {
 
 	owner     map[slotKey]rm.JobID // allocated slots
 	requests  []modelRequest       // pending, oldest first
+	seq       int64                // requests so far
 	requested map[rm.WorkerID]bool // every worker ever requested
 	deadline  map[rm.WorkerID]int64
 	invalid   int            // 1: an invalid request awaits its RequestFailed
@@ -41,6 +42,7 @@ type modelRequest struct {
 	job   rm.JobID
 	n     int
 	since int64
+	seq   int64 // arrival order
 }
 
 func newHarness(t testing.TB, name string, cfg rm.Config, mode rm.Mode) *harness {
@@ -121,7 +123,8 @@ func (h *harness) request(now int64, job rm.JobID, n int) []rm.Action {
 	if invalid {
 		h.invalid = 1
 	} else {
-		h.requests = append(h.requests, modelRequest{job: job, n: n, since: max(h.now, now)})
+		h.seq++
+		h.requests = append(h.requests, modelRequest{job: job, n: n, since: max(h.now, now), seq: h.seq})
 	}
 	acts := h.step(now, func() { h.m.RequestSlots(now, job, n) })
 	if h.invalid != 0 {
@@ -188,8 +191,43 @@ func (h *harness) step(now int64, event func()) []rm.Action {
 		}
 		return out
 	}
+	// freeAt(i) and totalAt(i) are the free and registered slots when the
+	// SlotManager decided action i: what is free after the event, plus
+	// what the allocations from i on took, plus the idle TaskManagers
+	// released after i (the last thing a Tick does).
+	freeAfter, totalAfter := 0, len(afterSlots)
+	for _, j := range afterSlots {
+		if j == "" {
+			freeAfter++
+		}
+	}
+	allocFrom := make([]int, len(acts)+1) // slots allocated by actions i...
+	idleAfter := make([]int, len(acts)+1) // slots released idle by actions i+1...
+	for i := len(acts) - 1; i >= 0; i-- {
+		allocFrom[i] = allocFrom[i+1]
+		if a, ok := acts[i].(rm.AllocateSlots); ok {
+			allocFrom[i] += len(a.Slots)
+		}
+		if i+1 < len(acts) {
+			idleAfter[i] = idleAfter[i+1]
+			if a, ok := acts[i+1].(rm.ReleaseWorker); ok && errors.Is(a.Reason, rm.ErrIdle) {
+				for _, tm := range before {
+					if tm.ID == a.Worker {
+						idleAfter[i] += len(tm.Slots)
+					}
+				}
+			}
+		}
+	}
+	freeAt := func(i int) int { return freeAfter + allocFrom[i] + idleAfter[i] }
+	totalAt := func(i int) int { return totalAfter + idleAfter[i] }
+	type served struct {
+		seq  int64
+		free int // free slots when it was served
+	}
+	var servedNow []served
 	requestedNow := 0
-	for _, a := range acts {
+	for i, a := range acts {
 		h.checkReason(a)
 		switch a := a.(type) {
 		case rm.RequestWorker:
@@ -220,14 +258,25 @@ func (h *harness) step(now int64, event func()) []rm.Action {
 			}
 		case rm.AllocateSlots:
 			h.saw("AllocateSlots")
-			if len(h.requests) == 0 || h.requests[0].job != a.Job {
-				h.errorf("invariant 5: AllocateSlots for job %s is not the oldest pending request %v", a.Job, h.requests)
+			// The job's oldest pending request of that size: a later one
+			// of the same size cannot fit where it does not.
+			k := slices.IndexFunc(h.requests, func(r modelRequest) bool { return r.job == a.Job && r.n == len(a.Slots) })
+			if k < 0 {
+				h.errorf("invariant 5: AllocateSlots of %d slots for job %s matches no pending request %v", len(a.Slots), a.Job, h.requests)
 				break
 			}
-			if h.requests[0].n != len(a.Slots) {
-				h.errorf("invariant 5: AllocateSlots of %d slots for a request of %d", len(a.Slots), h.requests[0].n)
+			r := h.requests[k]
+			if r.n > freeAt(i) {
+				h.errorf("invariant 5: AllocateSlots of %d slots with %d free", r.n, freeAt(i))
 			}
-			h.requests = h.requests[1:]
+			if n := len(servedNow); n > 0 && servedNow[n-1].seq > r.seq {
+				h.errorf("invariant 5: request %d of job %s served after the later request %d", r.seq, a.Job, servedNow[n-1].seq)
+			}
+			servedNow = append(servedNow, served{seq: r.seq, free: freeAt(i)})
+			if k > 0 {
+				h.saw("AllocateSlots overtaking")
+			}
+			h.requests = slices.Delete(h.requests, k, k+1)
 			for _, s := range a.Slots {
 				k := slotKey{s, regOf[s.TaskManager]}
 				if _, ok := afterSlots[k]; !ok || k.reg == 0 {
@@ -262,12 +311,17 @@ func (h *harness) step(now int64, event func()) []rm.Action {
 				h.invalid = 0
 				break
 			}
-			i := slices.IndexFunc(h.requests, func(r modelRequest) bool { return r.job == a.Job })
-			if i < 0 || h.requests[i].n != a.Slots {
+			k := slices.IndexFunc(h.requests, func(r modelRequest) bool { return r.job == a.Job })
+			if k < 0 || h.requests[k].n != a.Slots {
 				h.errorf("invariant 5: RequestFailed %s %d matches no pending request %v", a.Job, a.Slots, h.requests)
 				break
 			}
-			h.requests = slices.Delete(h.requests, i, i+1)
+			want := fmt.Sprintf("not enough slots: needs %d, the cluster has %d (%d free) after waiting slot.request.timeout = %v",
+				a.Slots, totalAt(i), freeAt(i), h.cfg.SlotRequestTimeout)
+			if a.Reason.Error() != want {
+				h.errorf("invariant 5: RequestFailed %s %d: %q, want %q", a.Job, a.Slots, a.Reason, want)
+			}
+			h.requests = slices.Delete(h.requests, k, k+1)
 		case rm.Warn:
 			h.saw("Warn " + reasonName(a.Reason))
 		default:
@@ -310,9 +364,19 @@ func (h *harness) step(now int64, event func()) []rm.Action {
 			h.errorf("worker %s pending without a RequestWorker", w)
 		}
 	}
-	// Actions come after the event that caused them.
-	if len(h.requests) > 0 && free >= h.requests[0].n {
-		h.errorf("invariant 5: the oldest request (%d slots) waits with %d slots free", h.requests[0].n, free)
+	// Every request that fits is served: none waits that fits in the free
+	// slots, and none was served while an older one, still waiting,
+	// fitted in the slots free then (first fit in arrival order).
+	for _, r := range h.requests {
+		if r.n <= free {
+			h.errorf("invariant 5: request %d of job %s (%d slots) waits with %d slots free", r.seq, r.job, r.n, free)
+		}
+		for _, s := range servedNow {
+			if r.seq < s.seq && r.n <= s.free {
+				h.errorf("invariant 5: request %d served before the older request %d of job %s (%d slots) with %d slots free",
+					s.seq, r.seq, r.job, r.n, s.free)
+			}
+		}
 	}
 	return acts
 }
@@ -332,7 +396,13 @@ func (h *harness) checkReason(a rm.Action) {
 	default:
 		return
 	}
-	if err == nil || !strings.HasPrefix(err.Error(), "resourcemanager: ") || reasonName(err) == "other" {
+	// A timed-out request's reason is what the user reads for the job:
+	// what was missing first, without the package prefix.
+	prefix := "resourcemanager: "
+	if errors.Is(err, rm.ErrRequestTimeout) {
+		prefix = "not enough slots: "
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), prefix) || reasonName(err) == "other" {
 		h.errorf("%T without a proper reason: %v", a, err)
 	}
 }

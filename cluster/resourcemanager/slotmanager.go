@@ -220,10 +220,13 @@ func (m *SlotManager) TaskManagerLost(now int64, id WorkerID) {
 }
 
 // RequestSlots asks for n more slots for job. Requests are fulfilled
-// whole (one AllocateSlots with n slots) and in the order they came, from
-// any job; each ends in exactly one AllocateSlots or one RequestFailed,
-// unless ReleaseSlots cancels it. In Active mode workers are requested
-// for what free slots and workers already requested do not cover.
+// whole (one AllocateSlots with n slots), first fit in the order they
+// came, from any job: whenever slots are free, every pending request that
+// fits in them is fulfilled, the oldest first, and one that does not fit
+// waits without holding back the smaller ones behind it. Each ends in
+// exactly one AllocateSlots or one RequestFailed, unless ReleaseSlots
+// cancels it. In Active mode workers are requested for what free slots
+// and workers already requested do not cover.
 func (m *SlotManager) RequestSlots(now int64, job JobID, n int) {
 	m.advance(now)
 	var invalid error
@@ -238,9 +241,10 @@ func (m *SlotManager) RequestSlots(now int64, job JobID, n int) {
 		m.emit(RequestFailed{Job: job, Slots: n, Reason: invalid})
 		return
 	}
-	m.requests = append(m.requests, &request{job: job, n: n, since: m.now})
+	r := &request{job: job, n: n, since: m.now}
+	m.requests = append(m.requests, r)
 	short := m.reconcile()
-	if short > 0 && slices.ContainsFunc(m.requests, func(r *request) bool { return r.job == job }) {
+	if short > 0 && slices.Contains(m.requests, r) {
 		why := "no driver starts workers"
 		if m.mode == Active {
 			why = fmt.Sprintf("%s is %d", KeyMaxSlots, m.cfg.MaxSlots)
@@ -343,9 +347,7 @@ func (m *SlotManager) Tick(now int64) {
 			return false
 		}
 		m.stats.RequestsFailed++
-		m.emit(RequestFailed{Job: r.job, Slots: r.n, Reason: reason(ErrRequestTimeout, nil,
-			"job %s got no %s within %v (%d free)", r.job, slots(r.n),
-			m.cfg.SlotRequestTimeout.Truncate(time.Millisecond), m.freeSlots())})
+		m.emit(RequestFailed{Job: r.job, Slots: r.n, Reason: m.timedOut(r)})
 		return true
 	})
 	m.reconcile()
@@ -433,17 +435,28 @@ func (m *SlotManager) Stats() Stats {
 	return st
 }
 
-// reconcile fulfils pending requests, oldest first, from free slots, and
-// in Active mode requests the workers still missing. It returns how many
-// slots are missing that nothing will bring: no worker can be requested
-// for them (Standalone, or Config.MaxSlots) or not yet (a start retry
-// interval).
+// reconcile fulfils every pending request that fits in the free slots,
+// first fit in arrival order, and in Active mode requests the workers
+// still missing. It returns how many slots are missing that nothing will
+// bring: no worker can be requested for them (Standalone, or
+// Config.MaxSlots) or not yet (a start retry interval).
+//
+// One pass is enough: allocations only take free slots away, so a
+// request that did not fit when the pass reached it fits no better after.
+// The workers requested cover the demand of all pending requests against
+// all free slots, whichever order the requests are fulfilled in: slots
+// are interchangeable, so once free slots reach the demand every pending
+// request fits.
 func (m *SlotManager) reconcile() (short int) {
-	for len(m.requests) > 0 && m.requests[0].n <= m.freeSlots() {
-		r := m.requests[0]
-		m.requests = m.requests[1:]
+	free := m.freeSlots()
+	m.requests = slices.DeleteFunc(m.requests, func(r *request) bool {
+		if r.n > free {
+			return false
+		}
+		free -= r.n
 		m.allocate(r)
-	}
+		return true
+	})
 	missing := m.demand() - m.supply()
 	if missing <= 0 {
 		return 0
@@ -483,6 +496,19 @@ func (m *SlotManager) workersToRequest() int {
 		need = max(0, min(need, (m.cfg.MaxSlots-total)/spw))
 	}
 	return need
+}
+
+// timedOut is the Reason of a request that waited Config.SlotRequestTimeout
+// (see ErrRequestTimeout): the slots it needs against every slot of the
+// registered TaskManagers, which tells a cluster too small for it from
+// one too busy, then how many of those are free.
+func (m *SlotManager) timedOut(r *request) error {
+	total := 0
+	for _, tm := range m.tms {
+		total += len(tm.slots)
+	}
+	return userReason(ErrRequestTimeout, "not enough slots: needs %d, the cluster has %d (%d free) after waiting %s = %v",
+		r.n, total, m.freeSlots(), KeySlotRequestTimeout, m.cfg.SlotRequestTimeout.Truncate(time.Millisecond))
 }
 
 // allocate gives r its slots: the free slots of the earliest registered

@@ -100,7 +100,7 @@ func TestRandomized(t *testing.T) {
 	// checked on too little.
 	for _, what := range []string{
 		"registered", "registration declined", "heartbeat unknown",
-		"RequestWorker", "AllocateSlots",
+		"RequestWorker", "AllocateSlots", "AllocateSlots overtaking",
 		"ReleaseWorker idle", "ReleaseWorker registration-timeout", "ReleaseWorker heartbeat-timeout", "ReleaseWorker lost",
 		"JobSlotsLost heartbeat-timeout", "JobSlotsLost lost", "JobSlotsLost reregistered", "JobSlotsLost worker-failed",
 		"RequestFailed request-timeout", "RequestFailed invalid-request",

@@ -8,7 +8,9 @@
 // [Parse] reads the restart-strategy.* keys into a typed [Config] (and
 // rejects unknown keys and malformed values, naming the key);
 // [Config.Resolve] applies Flink's default when restart-strategy.type is
-// not set; [Config.New] returns the [Strategy] the job master consults on
+// not set ([Default]: none without checkpointing, and with checkpointing
+// exponential-delay with the defaults of its keys, as in Flink since
+// 1.19); [Config.New] returns the [Strategy] the job master consults on
 // each failure. [ParseDuration] reads Flink's duration syntax ("10 s",
 // "1 min", "500" for 500 ms), which other packages' keys share.
 //
@@ -18,7 +20,9 @@
 //
 // # Invariants
 //
-//  1. none never restarts (TestNone).
+//  1. none never restarts (TestNone); it is the default without
+//     checkpointing, and exponential-delay with Defaults' values the
+//     default with it (TestDefaultWithCheckpointing).
 //  2. fixed-delay grants exactly Attempts restarts, each after Delay, and
 //     refuses every failure after them (TestFixedDelay).
 //  3. failure-rate refuses a failure exactly when it is the

@@ -137,17 +137,21 @@ func Defaults() Config {
 }
 
 // Default returns the strategy of a job that sets no restart-strategy.type,
-// as Flink chooses it: none without checkpointing (a job that cannot
-// restore its state is not restarted), and with checkpointing fixed-delay
-// with Unlimited attempts, 1 s apart.
+// as Flink (since 1.19) chooses it: none without checkpointing (a job that
+// cannot restore its state is not restarted), and with checkpointing
+// exponential-delay with the defaults of its keys: restarts 1 s after the
+// first failure, the delay doubled at each failure that follows within
+// 1 h of the last restart, up to 1 min, with a jitter of up to ±10%, and
+// no limit on attempts. A job that fails now and then restarts at once; one
+// that keeps failing (a dependency down) backs off instead of restarting
+// every second.
 func Default(checkpointing bool) Config {
 	c := Defaults()
 	if !checkpointing {
 		c.Type = None
 		return c
 	}
-	c.Type = FixedDelay
-	c.FixedDelay = FixedDelayConfig{Attempts: Unlimited, Delay: time.Second}
+	c.Type = ExponentialDelay
 	return c
 }
 
@@ -192,9 +196,10 @@ const (
 )
 
 var options = []option{
-	{Option{keyType, "none, or fixed-delay if checkpointing is enabled",
+	{Option{keyType, "none, or exponential-delay if checkpointing is enabled",
 		"The restart strategy: none (also off, disable), fixed-delay (fixeddelay), failure-rate (failurerate) or exponential-delay (exponentialdelay). " +
-			"If it is not set, a job without checkpointing is not restarted, and one with checkpointing restarts with fixed-delay, unlimited attempts, 1 s apart."},
+			"If it is not set, a job without checkpointing is not restarted, and one with checkpointing restarts with exponential-delay and the defaults of its keys: " +
+			"1 s after the first failure, twice as long after each failure that follows, up to 1 min, with jitter and unlimited attempts."},
 		func(c *Config, v string) error {
 			t, ok := typeAliases[strings.ToLower(v)]
 			if !ok {
@@ -382,7 +387,7 @@ func (c Config) NewWithRand(r *rand.Rand) Strategy {
 // String describes the strategy c configures, as Strategy.String does.
 func (c Config) String() string {
 	if c.Type == "" {
-		return "default (none, or fixed-delay with unlimited attempts if checkpointing is enabled)"
+		return "default (none, or exponential-delay if checkpointing is enabled)"
 	}
 	if _, ok := typeAliases[strings.ToLower(c.Type)]; !ok {
 		return fmt.Sprintf("unknown restart strategy %q", c.Type)

@@ -70,17 +70,38 @@ func TestFixedDelay(t *testing.T) {
 
 func TestDefaultWithCheckpointing(t *testing.T) {
 	c := Default(true)
-	if c.Type != FixedDelay || c.FixedDelay != (FixedDelayConfig{Attempts: Unlimited, Delay: time.Second}) {
+	want := ExponentialDelayConfig{
+		InitialBackoff: time.Second, MaxBackoff: time.Minute, BackoffMultiplier: 2,
+		ResetBackoffThreshold: time.Hour, JitterFactor: 0.1, AttemptsBeforeResetBackoff: Unlimited,
+	}
+	if c.Type != ExponentialDelay || c.ExponentialDelay != want {
 		t.Fatalf("Default(true) = %+v", c)
 	}
-	s := c.New()
-	if got := s.String(); got != "fixed-delay (unlimited attempts, 1s delay)" {
+	if d := Defaults(); c.ExponentialDelay != d.ExponentialDelay {
+		t.Fatalf("Default(true) = %+v, not the keys' defaults %+v", c.ExponentialDelay, d.ExponentialDelay)
+	}
+	s := c.NewWithRand(rand.New(rand.NewPCG(1, 2)))
+	if got := s.String(); got != "exponential-delay (1s initial backoff, 1min max backoff, multiplier 2, reset after 1h, jitter 0.1)" {
 		t.Fatalf("String() = %q", got)
 	}
+	// Failures 1 s after each restart: 1 s, 2 s, 4 s ... up to 1 min, each
+	// within ±10%, and never refused.
+	now := t0
 	for i := range 10000 {
-		if d, ok := s.OnFailure(t0.Add(time.Duration(i)*time.Second), errBoom); !ok || d != time.Second {
-			t.Fatalf("failure %d: (%v, %v)", i, d, ok)
+		d, ok := s.OnFailure(now, errBoom)
+		base := time.Minute
+		if i < 6 {
+			base = time.Second << i
 		}
+		lo, hi := max(base*9/10, time.Second), min(base*11/10, time.Minute)
+		if !ok || d < lo || d > hi {
+			t.Fatalf("failure %d: (%v, %v), want a delay in [%v, %v]", i, d, ok, lo, hi)
+		}
+		now = now.Add(d + time.Second)
+	}
+	// A failure an hour after the last restart starts again from 1 s.
+	if d, ok := s.OnFailure(now.Add(time.Hour), errBoom); !ok || d > 1100*time.Millisecond {
+		t.Fatalf("after an hour: (%v, %v), want about 1s", d, ok)
 	}
 	// Resolve keeps a set type and fills an unset one.
 	if got := (Config{Type: None}).Resolve(true); got.Type != None {
