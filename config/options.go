@@ -5,10 +5,13 @@ import (
 	"time"
 
 	"github.com/runnel-io/runnel/runtime/restart"
+	"github.com/runnel-io/runnel/state/keygroup"
 )
 
 // The options of runnel's core, with Flink's keys and defaults where
 // Flink has them. Subsystems declare their own options in their packages.
+// The options marked PerJob, and the restart-strategy.* keys, are what
+// stream.Environment.Configure takes.
 
 // maxPort is the largest TCP port.
 const maxPort = 65535
@@ -72,44 +75,62 @@ var (
 var (
 	DefaultParallelism = Int("parallelism.default", 1,
 		"The parallelism of operators whose job does not set one.").
-		WithValidator(AtLeast(1))
+		WithValidator(AtLeast(1)).
+		PerJob()
 	MaxParallelism = Int("pipeline.max-parallelism", 128,
 		"The number of key groups: the most parallelism a job's keyed state can be rescaled to.").
-		WithValidator(Between(1, 1<<15))
+		WithValidator(Between(1, keygroup.UpperBound)).
+		PerJob()
 )
+
+// minCheckpointInterval is the shortest positive checkpoint interval and
+// the shortest timeout: Flink's MINIMAL_CHECKPOINT_TIME, and
+// checkpoint.MinInterval.
+const minCheckpointInterval = 10 * time.Millisecond
 
 // Checkpoints and savepoints.
 var (
 	CheckpointingInterval = Duration("execution.checkpointing.interval", 0,
 		"The period of periodic checkpoints; 0 disables them. Otherwise at least 10 ms.").
 		WithValidator(func(d time.Duration) error {
-			if d != 0 && d < 10*time.Millisecond {
+			if d != 0 && d < minCheckpointInterval {
 				return errors.New("must be 0 (disabled) or at least 10 ms")
 			}
 			return nil
-		})
+		}).
+		PerJob()
 	CheckpointingTimeout = Duration("execution.checkpointing.timeout", 10*time.Minute,
 		"How long a checkpoint may take before it is aborted.").
-		WithValidator(AtLeast(10 * time.Millisecond))
+		WithValidator(AtLeast(minCheckpointInterval)).
+		PerJob()
 	CheckpointingMinPause = Duration("execution.checkpointing.min-pause", 0,
-		"The least time from the end of one checkpoint to the start of the next.")
+		"The least time from the end of one checkpoint to the start of the next.").
+		WithValidator(AtLeast(time.Duration(0))).
+		PerJob()
 	MaxConcurrentCheckpoints = Int("execution.checkpointing.max-concurrent-checkpoints", 1,
 		"How many checkpoints may be in progress at once.").
-		WithValidator(AtLeast(1))
+		WithValidator(AtLeast(1)).
+		PerJob()
 	TolerableFailedCheckpoints = Int("execution.checkpointing.tolerable-failed-checkpoints", 0,
 		"How many consecutive checkpoint failures a job tolerates; one more fails it.").
-		WithValidator(AtLeast(0))
+		WithValidator(AtLeast(0)).
+		PerJob()
 	CheckpointsDir = String("state.checkpoints.dir", "",
-		"The directory checkpoints are written to. If it is not set, a temporary directory, removed when the job ends.")
+		"The directory checkpoints are written to. If it is not set, a temporary directory, removed when the job ends.").
+		PerJob()
 	SavepointsDir = String("state.savepoints.dir", "",
-		"The default directory of savepoints. If it is not set, every savepoint must be given a directory.")
+		"The default directory of savepoints. If it is not set, every savepoint must be given a directory.").
+		PerJob()
 	NumRetainedCheckpoints = Int("state.checkpoints.num-retained", 1,
 		"How many completed checkpoints are kept; older ones are discarded.").
-		WithValidator(AtLeast(1))
+		WithValidator(AtLeast(1)).
+		PerJob()
 	SavepointPath = String("execution.savepoint.path", "",
-		"The savepoint or retained checkpoint a job starts from.")
+		"The savepoint or retained checkpoint a job starts from.").
+		PerJob()
 	SavepointIgnoreUnclaimedState = Bool("execution.savepoint.ignore-unclaimed-state", false,
-		"Whether a job may start from a savepoint holding state that no operator of the job claims.")
+		"Whether a job may start from a savepoint holding state that no operator of the job claims.").
+		PerJob()
 )
 
 // Heartbeats and the resource manager.
@@ -142,16 +163,20 @@ var (
 		WithDeprecatedKeys("recovery.zookeeper.path.mesos-workers")
 )
 
+// RestartStrategy is the family of restart-strategy.* keys: a job's restart
+// strategy, which restart.Parse reads and checks.
+var RestartStrategy = RegisterPrefix(Prefix{
+	Prefix:      "restart-strategy.",
+	Description: "The restart strategy of jobs. These keys are checked by package `runtime/restart`.",
+	Check: func(m map[string]string) error {
+		_, err := restart.Parse(m)
+		return err
+	},
+	Keys:   restartRows(),
+	PerJob: true,
+})
+
 func init() {
-	RegisterPrefix(Prefix{
-		Prefix:      "restart-strategy.",
-		Description: "The restart strategy of jobs. These keys are checked by package `runtime/restart`.",
-		Check: func(m map[string]string) error {
-			_, err := restart.Parse(m)
-			return err
-		},
-		Keys: restartRows(),
-	})
 	RegisterPrefix(Prefix{
 		Prefix:      "high-availability.",
 		Description: "Other `high-availability.*` keys are reserved for the high-availability services, which check them.",
