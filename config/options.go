@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"runtime"
 	"time"
 
 	"github.com/runnel-io/runnel/runtime/restart"
@@ -73,8 +74,10 @@ var (
 
 // Job defaults.
 var (
-	DefaultParallelism = Int("parallelism.default", 1,
-		"The parallelism of operators whose job does not set one.").
+	DefaultParallelism = Int("parallelism.default", runtime.NumCPU(),
+		"The parallelism of a job's operators that are given none (`runnel run --parallelism` sets it). "+
+			"If it is not set, the number of CPUs of the machine that builds the job.").
+		WithDocumentedDefault("the number of CPUs").
 		WithValidator(AtLeast(1)).
 		PerJob()
 	MaxParallelism = Int("pipeline.max-parallelism", 128,

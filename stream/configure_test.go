@@ -3,10 +3,13 @@ package stream
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/runnel-io/runnel/config"
 )
 
 func TestConfigureRejectsUnknownAndMalformedKeys(t *testing.T) {
@@ -68,5 +71,13 @@ func TestConfigureCheckpointsAndRestarts(t *testing.T) {
 	}
 	if !failed.Load() || len(got.Values()) < 1000 {
 		t.Errorf("failed %v, %d values", failed.Load(), len(got.Values()))
+	}
+}
+
+// TestDefaultParallelism checks that an environment starts with the
+// default that the reference documents for parallelism.default.
+func TestDefaultParallelism(t *testing.T) {
+	if got, want := NewEnvironment().Parallelism(), config.DefaultParallelism.Default(); got != want || want != runtime.NumCPU() {
+		t.Errorf("NewEnvironment().Parallelism() = %d, parallelism.default's default %d, want both the number of CPUs, %d", got, want, runtime.NumCPU())
 	}
 }
