@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
+	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/state/keygroup"
 )
@@ -86,35 +88,32 @@ var (
 		PerJob()
 )
 
-// minCheckpointInterval is the shortest positive checkpoint interval and
-// the shortest timeout: Flink's MINIMAL_CHECKPOINT_TIME, and
-// checkpoint.MinInterval.
-const minCheckpointInterval = 10 * time.Millisecond
-
-// Checkpoints and savepoints.
+// Checkpoints and savepoints. The checkpoint coordinator, a pure core
+// that does not import this package, names the keys and holds the defaults
+// and bounds; the options are declared with them.
 var (
-	CheckpointingInterval = Duration("execution.checkpointing.interval", 0,
-		"The period of periodic checkpoints; 0 disables them. Otherwise at least 10 ms.").
+	CheckpointingInterval = Duration(checkpoint.KeyInterval, 0,
+		"The period of periodic checkpoints; 0 disables them. Otherwise at least "+FormatDuration(checkpoint.MinInterval)+".").
 		WithValidator(func(d time.Duration) error {
-			if d != 0 && d < minCheckpointInterval {
-				return errors.New("must be 0 (disabled) or at least 10 ms")
+			if d != 0 && d < checkpoint.MinInterval {
+				return fmt.Errorf("must be 0 (disabled) or at least %s", FormatDuration(checkpoint.MinInterval))
 			}
 			return nil
 		}).
 		PerJob()
-	CheckpointingTimeout = Duration("execution.checkpointing.timeout", 10*time.Minute,
+	CheckpointingTimeout = Duration(checkpoint.KeyTimeout, checkpoint.DefaultTimeout,
 		"How long a checkpoint may take before it is aborted.").
-		WithValidator(AtLeast(minCheckpointInterval)).
+		WithValidator(AtLeast(checkpoint.MinInterval)).
 		PerJob()
-	CheckpointingMinPause = Duration("execution.checkpointing.min-pause", 0,
+	CheckpointingMinPause = Duration(checkpoint.KeyMinPause, 0,
 		"The least time from the end of one checkpoint to the start of the next.").
 		WithValidator(AtLeast(time.Duration(0))).
 		PerJob()
-	MaxConcurrentCheckpoints = Int("execution.checkpointing.max-concurrent-checkpoints", 1,
+	MaxConcurrentCheckpoints = Int(checkpoint.KeyMaxConcurrent, checkpoint.DefaultMaxConcurrent,
 		"How many checkpoints may be in progress at once.").
 		WithValidator(AtLeast(1)).
 		PerJob()
-	TolerableFailedCheckpoints = Int("execution.checkpointing.tolerable-failed-checkpoints", 0,
+	TolerableFailedCheckpoints = Int(checkpoint.KeyTolerableFailures, 0,
 		"How many consecutive checkpoint failures a job tolerates; one more fails it.").
 		WithValidator(AtLeast(0)).
 		PerJob()
@@ -124,7 +123,7 @@ var (
 	SavepointsDir = String("state.savepoints.dir", "",
 		"The default directory of savepoints. If it is not set, every savepoint must be given a directory.").
 		PerJob()
-	NumRetainedCheckpoints = Int("state.checkpoints.num-retained", 1,
+	NumRetainedCheckpoints = Int(checkpoint.KeyNumRetained, checkpoint.DefaultNumRetained,
 		"How many completed checkpoints are kept; older ones are discarded.").
 		WithValidator(AtLeast(1)).
 		PerJob()
