@@ -36,7 +36,8 @@ number alone is in milliseconds. Memory sizes are written as a number and a unit
 Most keys configure the cluster's processes. The keys that say "` + jobNote + `" are a job's own:
 a job may set them in its program, through ` + "`stream.Environment.Configure`" + `, or in its
 submission (` + "`runnel run --parallelism`, `--fromSavepoint`" + `); a job that sets any other key
-fails. A cluster's value of a job's key is the default of the jobs it runs.
+fails. A cluster's value of a job's key is the default of the jobs it runs, unless its
+description says otherwise.
 `
 
 // jobNote ends the description of a job's own key (Option.PerJob), and

@@ -74,16 +74,20 @@ var (
 		})
 )
 
-// Job defaults.
+// Job defaults. Every process of a job must build the same job graph, and
+// these shape it: a job is built with the values of the machine it is
+// submitted from, so a cluster's values are not defaults of its jobs.
 var (
 	DefaultParallelism = Int("parallelism.default", runtime.NumCPU(),
 		"The parallelism of a job's operators that are given none (`runnel run --parallelism` sets it). "+
-			"If it is not set, the number of CPUs of the machine that builds the job.").
+			"If it is not set, the number of CPUs of the machine that builds the job: for a job submitted to a cluster, "+
+			"the one it is submitted from. A cluster's value is not a default of the jobs it runs.").
 		WithDocumentedDefault("the number of CPUs").
 		WithValidator(AtLeast(1)).
 		PerJob()
 	MaxParallelism = Int("pipeline.max-parallelism", 128,
-		"The number of key groups: the most parallelism a job's keyed state can be rescaled to.").
+		"The number of key groups: the most parallelism a job's keyed state can be rescaled to. "+
+			"A cluster's value is not a default of the jobs it runs.").
 		WithValidator(Between(1, keygroup.UpperBound)).
 		PerJob()
 )
