@@ -169,6 +169,13 @@ func (c *Configuration) put(key, value, where string) error {
 	return nil
 }
 
+// FromMap returns a Configuration of the raw values of m by key, as if
+// each were set with Set: for code that is handed Flink's keys as
+// strings, such as stream.Environment.Configure.
+func FromMap(m map[string]string) *Configuration {
+	return &Configuration{values: maps.Clone(m)}
+}
+
 // Set sets key to value, as if by -Dkey=value.
 func (c *Configuration) Set(key, value string) {
 	if c.values == nil {
@@ -181,7 +188,7 @@ func (c *Configuration) Set(key, value string) {
 // Map returns a copy of the raw values by key, deprecated keys as
 // written, for code that takes Flink's keys as strings, such as
 // restart.Parse. (stream.Environment.Configure rejects every key that is
-// not a job's: hand it only those.)
+// not a job's: hand it only those, see IsJobKey.)
 func (c *Configuration) Map() map[string]string {
 	if c == nil || c.values == nil {
 		return map[string]string{}
@@ -215,21 +222,41 @@ func (c *Configuration) errorAt(key string, err error) *Error {
 //
 // A nil c holds no values.
 func Get[T any](c *Configuration, o *Option[T]) (T, error) {
+	v, _, err := Lookup(c, o)
+	return v, err
+}
+
+// Lookup is Get that also reports whether c sets any key of o: set is
+// false, and v o's default, when none is; set is true, whatever the
+// error, when one is.
+func Lookup[T any](c *Configuration, o *Option[T]) (v T, set bool, err error) {
 	key, raw, ok := c.lookup(o.keys())
 	if !ok {
-		return o.def, nil
+		return o.def, false, nil
 	}
-	v, err := o.value(raw)
+	v, err = o.value(raw)
 	if err != nil {
 		var zero T
-		return zero, c.errorAt(key, err)
+		return zero, true, c.errorAt(key, err)
 	}
-	return v, nil
+	return v, true, nil
 }
 
 // ErrUnknownKey is what Validate's error for a key that no option or
 // prefix claims matches with errors.Is.
 var ErrUnknownKey = errors.New("config: unknown key")
+
+// ErrClusterKey is what ValidateJob's error for a declared key that is not
+// a job's own matches with errors.Is.
+var ErrClusterKey = errors.New("config: a cluster key")
+
+// clusterKey is the Err of an *Error for a cluster's key in a job's
+// configuration.
+type clusterKey struct{}
+
+func (clusterKey) Error() string { return "a cluster key, which a job cannot set" }
+
+func (clusterKey) Is(target error) bool { return target == ErrClusterKey }
 
 // unknownKey is the Err of an *Error for an unknown key.
 type unknownKey struct{ suggestion string }

@@ -18,6 +18,13 @@
 //	if err := conf.Validate(); err != nil { ... }
 //	port, err := config.Get(conf, config.RestPort)
 //
+// Some keys are a job's own, marked PerJob where they are declared: the
+// job's parallelism, checkpoints, savepoints and restart strategy. A job
+// sets them in its program or its submission, and ValidateJob checks such
+// a configuration, refusing every other key as the cluster's;
+// stream.Environment.Configure reads a job's keys that way, and
+// IsJobKey tells whether a key is a job's own.
+//
 // [Markdown] writes the reference of every declared key, docs/config.md;
 // TestDocsUpToDate fails when that file is stale, and
 // "go generate ./config" rewrites it.
@@ -43,6 +50,10 @@
 //  4. Every declared default is a valid value of its option: declaring one
 //     that is not panics (TestDefaultsAreValid).
 //  5. docs/config.md is what Markdown writes (TestDocsUpToDate).
+//  6. ValidateJob accepts a key only if Validate would and it is a job's
+//     own; its error names every declared key that is not as the
+//     cluster's (ErrClusterKey), and suggests only a job's keys for an
+//     unknown one (TestValidateJob, TestJobKeysOfTheCore).
 package config
 
 //go:generate go test -run ^TestDocsUpToDate$ -update .

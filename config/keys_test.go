@@ -2,46 +2,41 @@ package config_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
-	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
-	"github.com/runnel-io/runnel/state/keygroup"
 )
 
-// TestKeysAgreeWithRuntime checks the options against the keys and
-// defaults that the runtime's packages declare for themselves.
-func TestKeysAgreeWithRuntime(t *testing.T) {
-	for _, tc := range []struct{ option, runtime string }{
-		{config.CheckpointingInterval.Key(), checkpoint.KeyInterval},
-		{config.CheckpointingTimeout.Key(), checkpoint.KeyTimeout},
-		{config.CheckpointingMinPause.Key(), checkpoint.KeyMinPause},
-		{config.MaxConcurrentCheckpoints.Key(), checkpoint.KeyMaxConcurrent},
-		{config.TolerableFailedCheckpoints.Key(), checkpoint.KeyTolerableFailures},
-		{config.NumRetainedCheckpoints.Key(), checkpoint.KeyNumRetained},
-		{config.CheckpointsDir.Key(), storage.KeyCheckpointsDir},
-		{config.SavepointsDir.Key(), storage.KeySavepointsDir},
-	} {
-		if tc.option != tc.runtime {
-			t.Errorf("option %s, runtime %s", tc.option, tc.runtime)
+// TestCheckpointOptionsAgreeWithTheCoordinator checks that the checkpoint
+// options accept exactly the values that checkpoint.Config.Validate
+// accepts: the coordinator checks its Config itself, as a pure core that
+// does not import this package, and the options must not let through a
+// value it refuses, nor refuse one it takes.
+func TestCheckpointOptionsAgreeWithTheCoordinator(t *testing.T) {
+	valid := checkpoint.Config{}
+	valid.EnsureDefaults()
+	if valid.Timeout != config.CheckpointingTimeout.Default() || valid.MaxConcurrent != config.MaxConcurrentCheckpoints.Default() ||
+		valid.NumRetained != config.NumRetainedCheckpoints.Default() {
+		t.Errorf("checkpoint.Config's defaults %+v differ from the options'", valid)
+	}
+	agree := func(key string, optionErr error, edit func(*checkpoint.Config)) {
+		t.Helper()
+		c := valid
+		edit(&c)
+		if coordErr := c.Validate(); (optionErr == nil) != (coordErr == nil) {
+			t.Errorf("%s: the option says %v, checkpoint.Config.Validate %v", key, optionErr, coordErr)
 		}
 	}
-	if d := config.CheckpointingTimeout.Default(); d != checkpoint.DefaultTimeout {
-		t.Errorf("timeout default %v, runtime %v", d, checkpoint.DefaultTimeout)
+	ms := time.Millisecond
+	for _, d := range []time.Duration{-ms, 0, 1, 9 * ms, checkpoint.MinInterval - 1, checkpoint.MinInterval, time.Minute} {
+		agree(config.CheckpointingInterval.Key(), config.CheckpointingInterval.Validate(d), func(c *checkpoint.Config) { c.Interval = d })
+		agree(config.CheckpointingTimeout.Key(), config.CheckpointingTimeout.Validate(d), func(c *checkpoint.Config) { c.Timeout = d })
+		agree(config.CheckpointingMinPause.Key(), config.CheckpointingMinPause.Validate(d), func(c *checkpoint.Config) { c.MinPause = d })
 	}
-	if n := config.MaxConcurrentCheckpoints.Default(); n != checkpoint.DefaultMaxConcurrent {
-		t.Errorf("max-concurrent default %d, runtime %d", n, checkpoint.DefaultMaxConcurrent)
-	}
-	if n := config.NumRetainedCheckpoints.Default(); n != checkpoint.DefaultNumRetained {
-		t.Errorf("num-retained default %d, runtime %d", n, checkpoint.DefaultNumRetained)
-	}
-	var c config.Configuration
-	c.Set(config.MaxParallelism.Key(), "32769")
-	if _, err := config.Get(&c, config.MaxParallelism); err == nil || keygroup.UpperBound != 32768 {
-		t.Errorf("pipeline.max-parallelism above keygroup.UpperBound (%d) accepted", keygroup.UpperBound)
-	}
-	c.Set(config.CheckpointingInterval.Key(), "9 ms")
-	if _, err := config.Get(&c, config.CheckpointingInterval); err == nil || checkpoint.MinInterval != 10e6 {
-		t.Errorf("execution.checkpointing.interval below checkpoint.MinInterval (%v) accepted", checkpoint.MinInterval)
+	for _, n := range []int{-1, 0, 1, 2} {
+		agree(config.MaxConcurrentCheckpoints.Key(), config.MaxConcurrentCheckpoints.Validate(n), func(c *checkpoint.Config) { c.MaxConcurrent = n })
+		agree(config.TolerableFailedCheckpoints.Key(), config.TolerableFailedCheckpoints.Validate(n), func(c *checkpoint.Config) { c.TolerableFailures = n })
+		agree(config.NumRetainedCheckpoints.Key(), config.NumRetainedCheckpoints.Validate(n), func(c *checkpoint.Config) { c.NumRetained = n })
 	}
 }

@@ -32,7 +32,20 @@ Every key is checked at start-up: an unknown key or a malformed value is an erro
 it. Durations are written as a number and a unit: ` + "`500 ms`, `10 s`, `1 min`, `2 h`, `1 d`" + `; a
 number alone is in milliseconds. Memory sizes are written as a number and a unit: ` + "`512 b`,\n`32 kb`, `64 mb`, `1 gb`, `1 tb` (`k`, `m`, `g`, `t` too)" + `; a number alone is in bytes. Booleans are
 ` + "`true`" + ` or ` + "`false`" + `. An enumeration's value may be written in any case.
+
+Most keys configure the cluster's processes. The keys that say "` + jobNote + `" are a job's own:
+a job may set them in its program, through ` + "`stream.Environment.Configure`" + `, or in its
+submission (` + "`runnel run --parallelism`, `--fromSavepoint`" + `); a job that sets any other key
+fails. A cluster's value of a job's key is the default of the jobs it runs, unless its
+description says otherwise.
 `
+
+// jobNote ends the description of a job's own key (Option.PerJob), and
+// jobPrefixNote the note of a job's own prefix.
+const (
+	jobNote       = "A job may set it."
+	jobPrefixNote = "A job may set these keys."
+)
 
 type group struct {
 	name  string
@@ -60,7 +73,11 @@ func (r *registry) markdown(w io.Writer) error {
 	for _, p := range prefixes {
 		g := at(p.Prefix)
 		g.rows = append(g.rows, p.Keys...)
-		g.notes = append(g.notes, p.Description)
+		note := p.Description
+		if p.PerJob {
+			note += " " + jobPrefixNote
+		}
+		g.notes = append(g.notes, note)
 	}
 	names := make([]string, 0, len(groups))
 	for n := range groups {

@@ -59,7 +59,9 @@ func TestMarkdown(t *testing.T) {
 	r.add(newString("b.address", "", "The address."))
 	r.add(newEnum("a.mode", "fast", []string{"fast", "slow"}, "The mode."))
 	r.add(newMemorySize("a.size", 64*Mebibyte, "The size."))
+	r.add(newInt("a.workers", 3, "The workers.").WithDocumentedDefault("the number of CPUs").PerJob())
 	r.addPrefix(Prefix{Prefix: "c.", Description: "Checked by package c.", Keys: []Row{{Key: "c.x", Default: "1 s", Description: "X."}}})
+	r.addPrefix(Prefix{Prefix: "d.", Description: "Checked by package d.", PerJob: true, Keys: []Row{{Key: "d.y", Description: "Y."}}})
 	var b bytes.Buffer
 	if err := r.markdown(&b); err != nil {
 		t.Fatal(err)
@@ -75,6 +77,7 @@ func TestMarkdown(t *testing.T) {
 | --- | --- | --- | --- |
 | ` + "`a.mode`" + ` | fast | Enum | The mode. One of: ` + "`fast`, `slow`" + `. |
 | ` + "`a.size`" + ` | 64 mb | MemorySize | The size. |
+| ` + "`a.workers`" + ` | the number of CPUs | Integer | The workers. A job may set it. |
 
 ## b
 
@@ -90,6 +93,14 @@ Checked by package c.
 | Key | Default | Type | Description |
 | --- | --- | --- | --- |
 | ` + "`c.x`" + ` | 1 s |  | X. |
+
+## d
+
+Checked by package d. A job may set these keys.
+
+| Key | Default | Type | Description |
+| --- | --- | --- | --- |
+| ` + "`d.y`" + ` | (none) |  | Y. |
 `
 	if rest := got[len(markdownIntro):]; rest != want {
 		t.Errorf("got\n%s\nwant\n%s", rest, want)

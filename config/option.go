@@ -21,12 +21,13 @@ import (
 //		"How many completed checkpoints are kept.").
 //		WithValidator(config.AtLeast(1))
 //
-// and read with Get. An Option is immutable once declared: WithValidator
-// and WithDeprecatedKeys are for its declaration only, and it is then
-// safe for concurrent use.
+// and read with Get. An Option is immutable once declared: WithValidator,
+// WithDeprecatedKeys, WithDocumentedDefault and PerJob are for its
+// declaration only, and it is then safe for concurrent use.
 type Option[T any] struct {
 	key        string
 	def        T
+	defDoc     string // the default as the reference shows it, if not format(def)
 	desc       string
 	typ        string // the type's name in the reference: Integer, Duration, ...
 	parse      func(string) (T, error)
@@ -34,6 +35,7 @@ type Option[T any] struct {
 	allowed    []string // Enum's values
 	deprecated []string
 	validators []func(T) error
+	job        bool // a job's key: see PerJob
 }
 
 // Key returns the option's key.
@@ -74,6 +76,37 @@ func (o *Option[T]) WithDeprecatedKeys(keys ...string) *Option[T] {
 	return o
 }
 
+// WithDocumentedDefault makes the reference show text as the option's
+// default instead of its value, for a default that depends on the machine
+// a program runs on, such as "the number of CPUs".
+func (o *Option[T]) WithDocumentedDefault(text string) *Option[T] {
+	o.defDoc = text
+	return o
+}
+
+// PerJob marks the option as a job's own: a job may set it, in its program
+// (stream.Environment.Configure) or in its submission, and ValidateJob
+// accepts it. An option that is not marked configures the cluster's
+// processes, and a job cannot set it.
+func (o *Option[T]) PerJob() *Option[T] {
+	o.job = true
+	return o
+}
+
+// Validate applies the option's validators to v, a value of the option
+// that a program holds in Go rather than reads from a Configuration (a
+// field of a struct it fills, say): nil if every validator accepts it,
+// else the first refusal, which says what is wrong ("must be at least 1")
+// and leaves naming the key and the value to the caller.
+func (o *Option[T]) Validate(v T) error {
+	for _, check := range o.validators {
+		if err := check(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // value parses raw and applies the validators. Its errors quote raw and
 // leave naming the key to the caller.
 func (o *Option[T]) value(raw string) (T, error) {
@@ -81,11 +114,9 @@ func (o *Option[T]) value(raw string) (T, error) {
 	if err != nil {
 		return v, err
 	}
-	for _, check := range o.validators {
-		if err := check(v); err != nil {
-			var zero T
-			return zero, fmt.Errorf("%q: %w", raw, err)
-		}
+	if err := o.Validate(v); err != nil {
+		var zero T
+		return zero, fmt.Errorf("%q: %w", raw, err)
 	}
 	return v, nil
 }
@@ -99,6 +130,10 @@ func (o *Option[T]) check(raw string) error {
 	return err
 }
 
+func (o *Option[T]) defaultValue() string { return o.format(o.def) }
+
+func (o *Option[T]) perJob() bool { return o.job }
+
 func (o *Option[T]) row() Row {
 	desc := o.desc
 	if len(o.allowed) > 0 {
@@ -107,7 +142,14 @@ func (o *Option[T]) row() Row {
 	if len(o.deprecated) > 0 {
 		desc += " Deprecated keys: " + codeList(o.deprecated) + "."
 	}
-	return Row{Key: o.key, Default: o.format(o.def), Type: o.typ, Description: desc}
+	if o.job {
+		desc += " " + jobNote
+	}
+	def := o.defDoc
+	if def == "" {
+		def = o.format(o.def)
+	}
+	return Row{Key: o.key, Default: def, Type: o.typ, Description: desc}
 }
 
 func codeList(s []string) string {

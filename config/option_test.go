@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -219,8 +220,8 @@ func TestDefaultsAreValid(t *testing.T) {
 		if row.Description == "" {
 			t.Errorf("%s has no description", k)
 		}
-		if err := e.check(row.Default); err != nil {
-			t.Errorf("%s: the default, written as the reference writes it (%q), is not valid: %v", k, row.Default, err)
+		if err := e.check(e.defaultValue()); err != nil {
+			t.Errorf("%s: the default, written as a value (%q), is not valid: %v", k, e.defaultValue(), err)
 		}
 	}
 }
@@ -254,5 +255,39 @@ func TestDeclarationPanics(t *testing.T) {
 			}()
 			declare()
 		}()
+	}
+}
+
+func TestOptionValidate(t *testing.T) {
+	o := newInt("t.v", 2, "").WithValidator(AtLeast(1)).WithValidator(func(n int) error {
+		if n%2 != 0 {
+			return errors.New("must be even")
+		}
+		return nil
+	})
+	for v, want := range map[int]string{2: "", 0: "must be at least 1", 3: "must be even"} {
+		err := o.Validate(v)
+		if got := fmt.Sprint(err); (want == "" && err != nil) || (want != "" && got != want) {
+			t.Errorf("Validate(%d) = %v, want %q", v, err, want)
+		}
+	}
+	if err := CheckpointingInterval.Validate(5 * time.Millisecond); err == nil {
+		t.Error("the core's interval accepted 5 ms")
+	}
+}
+
+func TestLookupAndFromMap(t *testing.T) {
+	o := newInt("t.n", 7, "").WithDeprecatedKeys("t.old")
+	m := map[string]string{"t.old": "3"}
+	c := FromMap(m)
+	m["t.old"] = "4" // FromMap copies
+	if v, set, err := Lookup(c, o); v != 3 || !set || err != nil {
+		t.Errorf("Lookup = %v, %v, %v; want 3, true, nil", v, set, err)
+	}
+	if v, set, err := Lookup(FromMap(nil), o); v != 7 || set || err != nil {
+		t.Errorf("Lookup of nothing = %v, %v, %v; want the default, false, nil", v, set, err)
+	}
+	if _, set, err := Lookup(FromMap(map[string]string{"t.n": "x"}), o); !set || err == nil || err.Error() != `config: t.n: "x" is not an integer` {
+		t.Errorf("Lookup of a bad value = %v, %v", set, err)
 	}
 }

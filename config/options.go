@@ -2,13 +2,19 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"time"
 
+	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/restart"
+	"github.com/runnel-io/runnel/state/keygroup"
 )
 
 // The options of runnel's core, with Flink's keys and defaults where
 // Flink has them. Subsystems declare their own options in their packages.
+// The options marked PerJob, and the restart-strategy.* keys, are what
+// stream.Environment.Configure takes.
 
 // maxPort is the largest TCP port.
 const maxPort = 65535
@@ -68,48 +74,69 @@ var (
 		})
 )
 
-// Job defaults.
+// Job defaults. Every process of a job must build the same job graph, and
+// these shape it: a job is built with the values of the machine it is
+// submitted from, so a cluster's values are not defaults of its jobs.
 var (
-	DefaultParallelism = Int("parallelism.default", 1,
-		"The parallelism of operators whose job does not set one.").
-		WithValidator(AtLeast(1))
+	DefaultParallelism = Int("parallelism.default", runtime.NumCPU(),
+		"The parallelism of a job's operators that are given none (`runnel run --parallelism` sets it). "+
+			"If it is not set, the number of CPUs of the machine that builds the job: for a job submitted to a cluster, "+
+			"the one it is submitted from. A cluster's value is not a default of the jobs it runs.").
+		WithDocumentedDefault("the number of CPUs").
+		WithValidator(AtLeast(1)).
+		PerJob()
 	MaxParallelism = Int("pipeline.max-parallelism", 128,
-		"The number of key groups: the most parallelism a job's keyed state can be rescaled to.").
-		WithValidator(Between(1, 1<<15))
+		"The number of key groups: the most parallelism a job's keyed state can be rescaled to. "+
+			"A cluster's value is not a default of the jobs it runs.").
+		WithValidator(Between(1, keygroup.UpperBound)).
+		PerJob()
 )
 
-// Checkpoints and savepoints.
+// Checkpoints and savepoints. The checkpoint coordinator, a pure core
+// that does not import this package, names the keys and holds the defaults
+// and bounds; the options are declared with them.
 var (
-	CheckpointingInterval = Duration("execution.checkpointing.interval", 0,
-		"The period of periodic checkpoints; 0 disables them. Otherwise at least 10 ms.").
+	CheckpointingInterval = Duration(checkpoint.KeyInterval, 0,
+		"The period of periodic checkpoints; 0 disables them. Otherwise at least "+FormatDuration(checkpoint.MinInterval)+".").
 		WithValidator(func(d time.Duration) error {
-			if d != 0 && d < 10*time.Millisecond {
-				return errors.New("must be 0 (disabled) or at least 10 ms")
+			if d != 0 && d < checkpoint.MinInterval {
+				return fmt.Errorf("must be 0 (disabled) or at least %s", FormatDuration(checkpoint.MinInterval))
 			}
 			return nil
-		})
-	CheckpointingTimeout = Duration("execution.checkpointing.timeout", 10*time.Minute,
+		}).
+		PerJob()
+	CheckpointingTimeout = Duration(checkpoint.KeyTimeout, checkpoint.DefaultTimeout,
 		"How long a checkpoint may take before it is aborted.").
-		WithValidator(AtLeast(10 * time.Millisecond))
-	CheckpointingMinPause = Duration("execution.checkpointing.min-pause", 0,
-		"The least time from the end of one checkpoint to the start of the next.")
-	MaxConcurrentCheckpoints = Int("execution.checkpointing.max-concurrent-checkpoints", 1,
+		WithValidator(AtLeast(checkpoint.MinInterval)).
+		PerJob()
+	CheckpointingMinPause = Duration(checkpoint.KeyMinPause, 0,
+		"The least time from the end of one checkpoint to the start of the next.").
+		WithValidator(AtLeast(time.Duration(0))).
+		PerJob()
+	MaxConcurrentCheckpoints = Int(checkpoint.KeyMaxConcurrent, checkpoint.DefaultMaxConcurrent,
 		"How many checkpoints may be in progress at once.").
-		WithValidator(AtLeast(1))
-	TolerableFailedCheckpoints = Int("execution.checkpointing.tolerable-failed-checkpoints", 0,
+		WithValidator(AtLeast(1)).
+		PerJob()
+	TolerableFailedCheckpoints = Int(checkpoint.KeyTolerableFailures, 0,
 		"How many consecutive checkpoint failures a job tolerates; one more fails it.").
-		WithValidator(AtLeast(0))
+		WithValidator(AtLeast(0)).
+		PerJob()
 	CheckpointsDir = String("state.checkpoints.dir", "",
-		"The directory checkpoints are written to. If it is not set, a temporary directory, removed when the job ends.")
+		"The directory checkpoints are written to. If it is not set, a temporary directory, removed when the job ends.").
+		PerJob()
 	SavepointsDir = String("state.savepoints.dir", "",
-		"The default directory of savepoints. If it is not set, every savepoint must be given a directory.")
-	NumRetainedCheckpoints = Int("state.checkpoints.num-retained", 1,
+		"The default directory of savepoints. If it is not set, every savepoint must be given a directory.").
+		PerJob()
+	NumRetainedCheckpoints = Int(checkpoint.KeyNumRetained, checkpoint.DefaultNumRetained,
 		"How many completed checkpoints are kept; older ones are discarded.").
-		WithValidator(AtLeast(1))
+		WithValidator(AtLeast(1)).
+		PerJob()
 	SavepointPath = String("execution.savepoint.path", "",
-		"The savepoint or retained checkpoint a job starts from.")
+		"The savepoint or retained checkpoint a job starts from.").
+		PerJob()
 	SavepointIgnoreUnclaimedState = Bool("execution.savepoint.ignore-unclaimed-state", false,
-		"Whether a job may start from a savepoint holding state that no operator of the job claims.")
+		"Whether a job may start from a savepoint holding state that no operator of the job claims.").
+		PerJob()
 )
 
 // Heartbeats and the resource manager.
@@ -145,16 +172,20 @@ var (
 		WithDeprecatedKeys("recovery.zookeeper.path.mesos-workers")
 )
 
+// RestartStrategy is the family of restart-strategy.* keys: a job's restart
+// strategy, which restart.Parse reads and checks.
+var RestartStrategy = RegisterPrefix(Prefix{
+	Prefix:      "restart-strategy.",
+	Description: "The restart strategy of jobs. These keys are checked by package `runtime/restart`.",
+	Check: func(m map[string]string) error {
+		_, err := restart.Parse(m)
+		return err
+	},
+	Keys:   restartRows(),
+	PerJob: true,
+})
+
 func init() {
-	RegisterPrefix(Prefix{
-		Prefix:      "restart-strategy.",
-		Description: "The restart strategy of jobs. These keys are checked by package `runtime/restart`.",
-		Check: func(m map[string]string) error {
-			_, err := restart.Parse(m)
-			return err
-		},
-		Keys: restartRows(),
-	})
 	RegisterPrefix(Prefix{
 		Prefix:      "high-availability.",
 		Description: "Other `high-availability.*` keys are reserved for the high-availability services, which check them.",

@@ -13,6 +13,8 @@ import (
 type entry interface {
 	keys() []string // its key, then its deprecated keys
 	check(raw string) error
+	defaultValue() string // the default, written as a value of the option
+	perJob() bool
 	row() Row
 }
 
@@ -31,6 +33,9 @@ type Prefix struct {
 	Check func(map[string]string) error
 	// Keys documents the keys, for the reference.
 	Keys []Row
+	// PerJob makes the keys a job's own, as Option.PerJob does an
+	// option's.
+	PerJob bool
 }
 
 // Row is one key in the configuration reference.
@@ -70,9 +75,12 @@ func (r *registry) add(e entry) {
 }
 
 // RegisterPrefix registers a family of keys that a subsystem checks
-// itself (see Prefix). It panics if p.Prefix does not end with a dot or
-// is registered already.
-func RegisterPrefix(p Prefix) { std.addPrefix(p) }
+// itself (see Prefix), and returns it, for Under. It panics if p.Prefix
+// does not end with a dot or is registered already.
+func RegisterPrefix(p Prefix) Prefix {
+	std.addPrefix(p)
+	return p
+}
 
 func (r *registry) addPrefix(p Prefix) {
 	if !strings.HasSuffix(p.Prefix, ".") || len(p.Prefix) < 2 {
@@ -118,10 +126,34 @@ func (r *registry) snapshot() (map[string]entry, []*Prefix) {
 // Every mistake is reported, keys in sorted order, then the errors of the
 // prefixes' checks; nil if there is none.
 func (c *Configuration) Validate(known ...string) error {
-	return c.validate(std, known)
+	return c.validate(std, known, false)
 }
 
-func (c *Configuration) validate(r *registry, known []string) error {
+// ValidateJob checks c as a job's configuration: as Validate does, but
+// only a job's own keys (see Option.PerJob and Prefix.PerJob) are
+// accepted. Any other declared key is an *Error naming it that matches
+// ErrClusterKey:
+//
+//	config: rest.port: a cluster key, which a job cannot set
+//
+// and an unknown key's suggestion is the closest of the job's keys.
+func (c *Configuration) ValidateJob() error {
+	return c.validate(std, nil, true)
+}
+
+// IsJobKey reports whether key is a job's own (see Option.PerJob): the
+// key or a deprecated key of an option marked PerJob, or a key under a
+// Prefix marked PerJob that no option claims.
+func IsJobKey(key string) bool {
+	byKey, prefixes := std.snapshot()
+	if e, ok := byKey[key]; ok {
+		return e.perJob()
+	}
+	p := prefixOf(prefixes, key)
+	return p != nil && p.PerJob
+}
+
+func (c *Configuration) validate(r *registry, known []string, jobOnly bool) error {
 	byKey, prefixes := r.snapshot()
 	var keys []string
 	if c != nil {
@@ -135,12 +167,18 @@ func (c *Configuration) validate(r *registry, known []string) error {
 	for _, k := range keys {
 		v := c.values[k]
 		if e, ok := byKey[k]; ok {
-			if err := e.check(v); err != nil {
+			if jobOnly && !e.perJob() {
+				errs = append(errs, c.errorAt(k, clusterKey{}))
+			} else if err := e.check(v); err != nil {
 				errs = append(errs, c.errorAt(k, err))
 			}
 			continue
 		}
 		if p := prefixOf(prefixes, k); p != nil {
+			if jobOnly && !p.PerJob {
+				errs = append(errs, c.errorAt(k, clusterKey{}))
+				continue
+			}
 			if under[p] == nil {
 				under[p] = map[string]string{}
 			}
@@ -150,7 +188,7 @@ func (c *Configuration) validate(r *registry, known []string) error {
 		if isKnown(k, known) {
 			continue
 		}
-		errs = append(errs, c.errorAt(k, unknownKey{suggest(k, candidates(byKey, prefixes, known))}))
+		errs = append(errs, c.errorAt(k, unknownKey{suggest(k, candidates(byKey, prefixes, known, jobOnly))}))
 	}
 	for _, p := range prefixes {
 		if p.Check == nil || under[p] == nil {
@@ -161,6 +199,24 @@ func (c *Configuration) validate(r *registry, known []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Under returns the keys of c under p that no option claims, with their
+// values: what p's Check is given. It is empty if c sets none.
+func (c *Configuration) Under(p Prefix) map[string]string { return c.under(std, p) }
+
+func (c *Configuration) under(r *registry, p Prefix) map[string]string {
+	byKey, _ := r.snapshot()
+	out := map[string]string{}
+	if c == nil {
+		return out
+	}
+	for k, v := range c.values {
+		if _, claimed := byKey[k]; !claimed && p.covers(k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // prefixed prefixes a subsystem's error with "config: ", or each of the
@@ -198,15 +254,18 @@ func isKnown(key string, known []string) bool {
 
 // candidates returns the keys an unknown key may be a misspelling of:
 // the options' current keys, the documented keys of the prefixes and the
-// caller's known keys, sorted.
-func candidates(byKey map[string]entry, prefixes []*Prefix, known []string) []string {
+// caller's known keys, sorted; only the job's own keys if jobOnly.
+func candidates(byKey map[string]entry, prefixes []*Prefix, known []string, jobOnly bool) []string {
 	var out []string
 	for k, e := range byKey {
-		if e.keys()[0] == k {
+		if e.keys()[0] == k && (!jobOnly || e.perJob()) {
 			out = append(out, k)
 		}
 	}
 	for _, p := range prefixes {
+		if jobOnly && !p.PerJob {
+			continue
+		}
 		for _, row := range p.Keys {
 			out = append(out, row.Key)
 		}

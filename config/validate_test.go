@@ -85,7 +85,7 @@ func TestValidate(t *testing.T) {
 		{name: "validator", conf: configOf("rest.port", "70000"),
 			want: []string{`config: rest.port: "70000": must be between 0 and 65535`}},
 	} {
-		err := tc.conf.validate(r, tc.known)
+		err := tc.conf.validate(r, tc.known, false)
 		var got []string
 		if err != nil {
 			got = strings.Split(err.Error(), "\n")
@@ -97,12 +97,12 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateUnknownKeyError(t *testing.T) {
-	err := configOf("rest.prot", "80").validate(testRegistry(), nil)
+	err := configOf("rest.prot", "80").validate(testRegistry(), nil, false)
 	var ce *Error
 	if !errors.Is(err, ErrUnknownKey) || !errors.As(err, &ce) || ce.Key != "rest.prot" {
 		t.Errorf("got %v; want an *Error for rest.prot matching ErrUnknownKey", err)
 	}
-	err = configOf("rest.port", "x").validate(testRegistry(), nil)
+	err = configOf("rest.port", "x").validate(testRegistry(), nil, false)
 	if err == nil || errors.Is(err, ErrUnknownKey) {
 		t.Errorf("a malformed value: got %v, want an error not matching ErrUnknownKey", err)
 	}
@@ -179,5 +179,98 @@ func TestDistance(t *testing.T) {
 		if got := distance(tc.b, tc.a); got != tc.want {
 			t.Errorf("distance(%q, %q) = %d, want %d", tc.b, tc.a, got, tc.want)
 		}
+	}
+}
+
+// jobRegistry is testRegistry with a job's own option and prefix.
+func jobRegistry() *registry {
+	r := testRegistry()
+	r.add(newInt("job.parallelism", 1, "").WithValidator(AtLeast(1)).PerJob())
+	r.add(newInt("job.port", 1, "").PerJob())
+	r.addPrefix(Prefix{Prefix: "retry.", PerJob: true, Keys: []Row{{Key: "retry.attempts"}}})
+	return r
+}
+
+func TestValidateJob(t *testing.T) {
+	r := jobRegistry()
+	for _, tc := range []struct {
+		name string
+		conf *Configuration
+		want []string
+	}{
+		{name: "a job's keys", conf: configOf("job.parallelism", "2", "retry.attempts", "3", "retry", "x")},
+		{name: "cluster keys", conf: configOf("rest.port", "80", "high-availability", "zookeeper", "high-availability.zookeeper.quorum", "x", "sink.path", "/tmp"),
+			want: []string{
+				"config: high-availability: a cluster key, which a job cannot set",
+				"config: high-availability.zookeeper.quorum: a cluster key, which a job cannot set",
+				"config: rest.port: a cluster key, which a job cannot set",
+				"config: sink.path: a cluster key, which a job cannot set",
+			}},
+		{name: "a cluster key with a bad value is still a cluster key", conf: configOf("rest.port", "x"),
+			want: []string{"config: rest.port: a cluster key, which a job cannot set"}},
+		{name: "bad value", conf: configOf("job.parallelism", "0"),
+			want: []string{`config: job.parallelism: "0": must be at least 1`}},
+		{name: "misspelt: only a job's keys are suggested", conf: configOf("job.prot", "1", "rest.prot", "1", "retry.atempts", "1"),
+			want: []string{
+				"config: job.prot: unknown key; did you mean job.port?",
+				"config: rest.prot: unknown key",
+			}},
+	} {
+		err := tc.conf.validate(r, nil, true)
+		var got []string
+		if err != nil {
+			got = strings.Split(err.Error(), "\n")
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("%s: got\n\t%s\nwant\n\t%s", tc.name, strings.Join(got, "\n\t"), strings.Join(tc.want, "\n\t"))
+		}
+	}
+	err := configOf("rest.port", "80").validate(r, nil, true)
+	var ce *Error
+	if !errors.Is(err, ErrClusterKey) || errors.Is(err, ErrUnknownKey) || !errors.As(err, &ce) || ce.Key != "rest.port" {
+		t.Errorf("got %v; want an *Error for rest.port matching ErrClusterKey", err)
+	}
+	if err := configOf("rest.port", "80").validate(r, nil, false); err != nil {
+		t.Errorf("Validate refuses a cluster key: %v", err)
+	}
+}
+
+// TestJobKeysOfTheCore checks which of the core's keys are a job's own.
+func TestJobKeysOfTheCore(t *testing.T) {
+	for key, want := range map[string]bool{
+		"parallelism.default": true, "pipeline.max-parallelism": true, "execution.checkpointing.interval": true,
+		"state.checkpoints.dir": true, "execution.savepoint.path": true,
+		"restart-strategy.type": true, "restart-strategy": true, "restart-strategy.fixed-delay.attempts": true,
+		"rest.port": false, "taskmanager.numberOfTaskSlots": false, "high-availability": false,
+		"high-availability.zookeeper.path.root": false, "heartbeat.interval": false, "no.such.key": false,
+	} {
+		if got := IsJobKey(key); got != want {
+			t.Errorf("IsJobKey(%s) = %v, want %v", key, got, want)
+		}
+	}
+	err := configOf("parallelism.default", "2", "restart-strategy.type", "none", "rest.port", "1").ValidateJob()
+	if err == nil || err.Error() != "config: rest.port: a cluster key, which a job cannot set" {
+		t.Errorf("ValidateJob() = %v, want an error for rest.port only", err)
+	}
+	if err := configOf("restart-strategy.fixed-delay.attempts", "x").ValidateJob(); err == nil ||
+		!strings.Contains(err.Error(), "restart-strategy.fixed-delay.attempts") {
+		t.Errorf("ValidateJob() = %v, want restart.Parse's error", err)
+	}
+}
+
+func TestUnder(t *testing.T) {
+	r := jobRegistry()
+	r.add(newInt("retry.claimed", 0, "").PerJob())
+	c := configOf("retry.attempts", "3", "retry", "x", "retry.claimed", "1", "retryx", "y", "job.port", "2")
+	got := c.under(r, Prefix{Prefix: "retry."})
+	want := map[string]string{"retry.attempts": "3", "retry": "x"}
+	if len(got) != len(want) || got["retry.attempts"] != "3" || got["retry"] != "x" {
+		t.Errorf("under = %v, want %v", got, want)
+	}
+	if got := (*Configuration)(nil).Under(RestartStrategy); len(got) != 0 {
+		t.Errorf("Under of nil = %v", got)
+	}
+	if got := configOf("restart-strategy", "none", "rest.port", "1").Under(RestartStrategy); len(got) != 1 || got["restart-strategy"] != "none" {
+		t.Errorf("Under(RestartStrategy) = %v", got)
 	}
 }

@@ -2,86 +2,53 @@ package stream
 
 import (
 	"errors"
-	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/runtime/restart"
-	"github.com/runnel-io/runnel/state/keygroup"
 )
 
-// Configure applies configuration by Flink's key names: the job's
-// defaults, checkpoints, savepoints and restart strategy. Durations use
-// Flink's syntax ("10 s", "500ms", "1 min"; a plain number is
-// milliseconds). Every unknown key and malformed value is an error naming
-// the key; nothing is applied then. The keys:
-//
-//	parallelism.default, pipeline.max-parallelism,
-//	execution.checkpointing.interval, execution.checkpointing.timeout,
-//	execution.checkpointing.min-pause,
-//	execution.checkpointing.max-concurrent-checkpoints,
-//	execution.checkpointing.tolerable-failed-checkpoints,
-//	state.checkpoints.num-retained, state.checkpoints.dir, state.savepoints.dir,
-//	execution.savepoint.path, execution.savepoint.ignore-unclaimed-state,
-//	restart-strategy.type and restart-strategy.* (see restart.Parse).
+// Configure applies configuration by Flink's key names, as docs/config.md
+// lists them. It takes exactly a job's own keys: the options that package
+// config declares PerJob — the default and maximum parallelism,
+// checkpoints, savepoints — and the restart-strategy.* keys (see
+// restart.Parse); config.IsJobKey tells them. A key of the cluster's
+// processes, such as rest.port, is an error saying that it is a cluster
+// key (config.ErrClusterKey), and any other key is unknown
+// (config.ErrUnknownKey). Values, trimmed of surrounding space, are read
+// with their options' types and checked by their validators: durations
+// in Flink's syntax ("10 s", "500ms", "1 min"; a plain number is
+// milliseconds). Every mistake is an error of package config naming its
+// key, all of them joined; nothing is applied then.
 func (e *Environment) Configure(conf map[string]string) error {
+	trimmed := make(map[string]string, len(conf))
+	for k, v := range conf {
+		trimmed[k] = strings.TrimSpace(v)
+	}
+	c := config.FromMap(trimmed)
+	if err := c.ValidateJob(); err != nil {
+		return err
+	}
 	next := *e
 	var errs []error
-	restartKeys := map[string]string{}
-	keys := make([]string, 0, len(conf))
-	for k := range conf {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		v := strings.TrimSpace(conf[k])
-		var err error
-		switch k {
-		case "parallelism.default":
-			err = positive(v, func(n int) { next.graph.Parallelism = n })
-		case "pipeline.max-parallelism":
-			err = positive(v, func(n int) { next.graph.MaxParallelism = n })
-			if err == nil && next.graph.MaxParallelism > keygroup.UpperBound {
-				err = fmt.Errorf("must be at most %d", keygroup.UpperBound)
-			}
-		case checkpoint.KeyInterval:
-			err = duration(v, &next.checkpoints.Interval)
-		case checkpoint.KeyTimeout:
-			err = duration(v, &next.checkpoints.Timeout)
-		case checkpoint.KeyMinPause:
-			err = duration(v, &next.checkpoints.MinPause)
-		case checkpoint.KeyMaxConcurrent:
-			err = positive(v, func(n int) { next.checkpoints.MaxConcurrent = n })
-		case checkpoint.KeyTolerableFailures:
-			err = integer(v, &next.checkpoints.TolerableFailures)
-		case checkpoint.KeyNumRetained:
-			err = positive(v, func(n int) { next.checkpoints.NumRetained = n })
-		case "state.checkpoints.dir":
-			next.checkpoints.Dir = v
-		case "state.savepoints.dir":
-			next.checkpoints.SavepointDir = v
-		case "execution.savepoint.path":
-			next.restorePath = v
-		case "execution.savepoint.ignore-unclaimed-state":
-			next.allowNonRestored, err = strconv.ParseBool(v)
-		default:
-			if strings.HasPrefix(k, "restart-strategy") {
-				restartKeys[k] = v
-				continue
-			}
-			err = errors.New("unknown key")
-		}
+	applyOption(c, config.DefaultParallelism, &errs, func(n int) { next.graph.Parallelism = n })
+	applyOption(c, config.MaxParallelism, &errs, func(n int) { next.graph.MaxParallelism = n })
+	cp := &next.checkpoints
+	applyOption(c, config.CheckpointingInterval, &errs, func(d time.Duration) { cp.Interval = d })
+	applyOption(c, config.CheckpointingTimeout, &errs, func(d time.Duration) { cp.Timeout = d })
+	applyOption(c, config.CheckpointingMinPause, &errs, func(d time.Duration) { cp.MinPause = d })
+	applyOption(c, config.MaxConcurrentCheckpoints, &errs, func(n int) { cp.MaxConcurrent = n })
+	applyOption(c, config.TolerableFailedCheckpoints, &errs, func(n int) { cp.TolerableFailures = n })
+	applyOption(c, config.NumRetainedCheckpoints, &errs, func(n int) { cp.NumRetained = n })
+	applyOption(c, config.CheckpointsDir, &errs, func(dir string) { cp.Dir = dir })
+	applyOption(c, config.SavepointsDir, &errs, func(dir string) { cp.SavepointDir = dir })
+	applyOption(c, config.SavepointPath, &errs, func(path string) { next.restorePath = path })
+	applyOption(c, config.SavepointIgnoreUnclaimedState, &errs, func(b bool) { next.allowNonRestored = b })
+	if keys := c.Under(config.RestartStrategy); len(keys) > 0 {
+		rc, err := restart.Parse(keys)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("stream: configuration %s: %q: %w", k, conf[k], err))
-		}
-	}
-	if len(restartKeys) > 0 {
-		rc, err := restart.Parse(restartKeys)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("stream: configuration: %w", err))
+			errs = append(errs, err)
 		} else {
 			next.restart = &rc
 		}
@@ -93,38 +60,14 @@ func (e *Environment) Configure(conf map[string]string) error {
 	return nil
 }
 
-func duration(v string, dst *time.Duration) error {
-	d, err := restart.ParseDuration(v)
-	if err == nil && d < 0 {
-		err = errors.New("must not be negative")
+// applyOption reads o from c and, if c sets it, hands its value to apply; an
+// error, which names the key, is added to errs instead.
+func applyOption[T any](c *config.Configuration, o *config.Option[T], errs *[]error, apply func(T)) {
+	v, ok, err := config.Lookup(c, o)
+	switch {
+	case err != nil:
+		*errs = append(*errs, err)
+	case ok:
+		apply(v)
 	}
-	if err != nil {
-		return err
-	}
-	*dst = d
-	return nil
-}
-
-func integer(v string, dst *int) error {
-	n, err := strconv.Atoi(v)
-	if err == nil && n < 0 {
-		err = errors.New("must not be negative")
-	}
-	if err != nil {
-		return err
-	}
-	*dst = n
-	return nil
-}
-
-func positive(v string, set func(int)) error {
-	n, err := strconv.Atoi(v)
-	if err == nil && n < 1 {
-		err = errors.New("must be at least 1")
-	}
-	if err != nil {
-		return err
-	}
-	set(n)
-	return nil
 }

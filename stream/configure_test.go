@@ -3,10 +3,13 @@ package stream
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/runnel-io/runnel/config"
 )
 
 func TestConfigureRejectsUnknownAndMalformedKeys(t *testing.T) {
@@ -27,6 +30,71 @@ func TestConfigureRejectsUnknownAndMalformedKeys(t *testing.T) {
 	}
 	if env.checkpoints.Interval != 0 || env.Parallelism() == 0 {
 		t.Error("a failed Configure changed the environment")
+	}
+}
+
+// TestConfigureRejectsClusterKeys: a job cannot set a key of the cluster's
+// processes, and is told that it is one; nothing else is applied then.
+func TestConfigureRejectsClusterKeys(t *testing.T) {
+	env := NewEnvironment()
+	before := env.Parallelism()
+	err := env.Configure(map[string]string{
+		"rest.port":           "8082",
+		"high-availability":   "zookeeper",
+		"parallelism.default": "3",
+	})
+	for _, key := range []string{"rest.port", "high-availability"} {
+		if err == nil || !strings.Contains(err.Error(), "config: "+key+": a cluster key") {
+			t.Errorf("error %v does not say that %s is a cluster key", err, key)
+		}
+	}
+	if !errors.Is(err, config.ErrClusterKey) || errors.Is(err, config.ErrUnknownKey) {
+		t.Errorf("error %v: want one matching config.ErrClusterKey only", err)
+	}
+	if env.Parallelism() != before {
+		t.Errorf("a failed Configure set the parallelism to %d", env.Parallelism())
+	}
+	if err := env.Configure(map[string]string{"paralelism.default": "2"}); !errors.Is(err, config.ErrUnknownKey) ||
+		!strings.Contains(err.Error(), "did you mean parallelism.default?") {
+		t.Errorf("a misspelt key: %v", err)
+	}
+}
+
+// TestConfigureEveryJobKey sets each of a job's keys and checks where it
+// lands.
+func TestConfigureEveryJobKey(t *testing.T) {
+	env := NewEnvironment()
+	if err := env.Configure(map[string]string{
+		"parallelism.default":                                  " 3 ",
+		"pipeline.max-parallelism":                             "64",
+		"execution.checkpointing.interval":                     "1 s",
+		"execution.checkpointing.timeout":                      "2 min",
+		"execution.checkpointing.min-pause":                    "500",
+		"execution.checkpointing.max-concurrent-checkpoints":   "2",
+		"execution.checkpointing.tolerable-failed-checkpoints": "4",
+		"state.checkpoints.num-retained":                       "5",
+		"state.checkpoints.dir":                                " /tmp/cp ",
+		"state.savepoints.dir":                                 "/tmp/sp",
+		"execution.savepoint.path":                             "/tmp/sp/savepoint-1",
+		"execution.savepoint.ignore-unclaimed-state":           "TRUE",
+		"restart-strategy":                                     "fixeddelay",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := env.checkpoints
+	if env.Parallelism() != 3 || env.graph.MaxParallelism != 64 || c.Interval != time.Second || c.Timeout != 2*time.Minute ||
+		c.MinPause != 500*time.Millisecond || c.MaxConcurrent != 2 || c.TolerableFailures != 4 || c.NumRetained != 5 ||
+		c.Dir != "/tmp/cp" || c.SavepointDir != "/tmp/sp" || env.restorePath != "/tmp/sp/savepoint-1" || !env.allowNonRestored ||
+		env.restart == nil || env.restart.Type != "fixed-delay" {
+		t.Errorf("configured parallelism %d/%d, checkpoints %+v, restore %q %v, restart %+v",
+			env.Parallelism(), env.graph.MaxParallelism, c, env.restorePath, env.allowNonRestored, env.restart)
+	}
+	// What is not set stays as it was.
+	if err := env.Configure(map[string]string{"execution.checkpointing.timeout": "3 min"}); err != nil {
+		t.Fatal(err)
+	}
+	if env.Parallelism() != 3 || env.checkpoints.Interval != time.Second || env.checkpoints.Timeout != 3*time.Minute || env.restart == nil {
+		t.Errorf("a second Configure changed more than its key: parallelism %d, checkpoints %+v", env.Parallelism(), env.checkpoints)
 	}
 }
 
@@ -68,5 +136,13 @@ func TestConfigureCheckpointsAndRestarts(t *testing.T) {
 	}
 	if !failed.Load() || len(got.Values()) < 1000 {
 		t.Errorf("failed %v, %d values", failed.Load(), len(got.Values()))
+	}
+}
+
+// TestDefaultParallelism checks that an environment starts with the
+// default that the reference documents for parallelism.default.
+func TestDefaultParallelism(t *testing.T) {
+	if got, want := NewEnvironment().Parallelism(), config.DefaultParallelism.Default(); got != want || want != runtime.NumCPU() {
+		t.Errorf("NewEnvironment().Parallelism() = %d, parallelism.default's default %d, want both the number of CPUs, %d", got, want, runtime.NumCPU())
 	}
 }

@@ -26,6 +26,7 @@ import (
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
 	"github.com/runnel-io/runnel/cluster/rest"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/internal/outbox"
 	"github.com/runnel-io/runnel/internal/procgroup"
 	"github.com/runnel-io/runnel/runtime/clock"
@@ -98,16 +99,14 @@ func newDispatcher(clk clock.Clock, log *slog.Logger) *Dispatcher {
 
 func (d *Dispatcher) now() int64 { return d.clk.Now().UnixMilli() }
 
-// jobConfigKey reports whether k is one of the cluster's settings a job
-// inherits unless its submission sets it: what stream.Environment.Configure
-// takes.
-func jobConfigKey(k string) bool {
-	for _, p := range []string{"execution.checkpointing.", "state.checkpoints.", "state.savepoints.", "restart-strategy", "parallelism.default", "pipeline.max-parallelism"} {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return false
+// jobDefault reports whether a job whose submission does not set key k
+// takes the cluster's value of it: k must be a job's own key
+// (config.IsJobKey, what stream.Environment.Configure takes), and not
+// one that shapes the job's graph. The client built the graph with its own
+// parallelism.default and pipeline.max-parallelism and submitted its
+// fingerprint, which the JobMaster's graph must match.
+func jobDefault(k string) bool {
+	return config.IsJobKey(k) && k != config.DefaultParallelism.Key() && k != config.MaxParallelism.Key()
 }
 
 // handle registers the Dispatcher's RPC methods.
@@ -270,7 +269,7 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 		conf = map[string]string{}
 	}
 	for k, v := range d.clusterConf {
-		if _, ok := conf[k]; !ok && jobConfigKey(k) {
+		if _, ok := conf[k]; !ok && jobDefault(k) {
 			conf[k] = v
 		}
 	}

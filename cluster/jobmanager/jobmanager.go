@@ -122,7 +122,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		if len(cmd) == 0 {
 			self, err := os.Executable()
 			if err != nil {
-				return fmt.Errorf("jobmanager: resourcemanager.driver process: %w", err)
+				return fmt.Errorf("jobmanager: %s process: %w", config.ResourceManagerDriver, err)
 			}
 			cmd = []string{self, "taskmanager"}
 		}
@@ -154,7 +154,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	})
 	d.handle(j.rpc)
 	if err := j.rpc.Listen(rpcAddr); err != nil {
-		return fmt.Errorf("jobmanager: jobmanager.rpc.port: %w", err)
+		return fmt.Errorf("jobmanager: %s: %w", config.JobManagerRPCPort, err)
 	}
 	defer j.shutdown(j.rpc.Close)
 	if lp, ok := drv.(*lateProcess); ok {
@@ -165,7 +165,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := j.blobs.Listen(net.JoinHostPort(rpcHost, strconv.Itoa(blobPort))); err != nil {
-		return fmt.Errorf("jobmanager: blob.server.port: %w", err)
+		return fmt.Errorf("jobmanager: %s: %w", config.BlobServerPort, err)
 	}
 	defer j.shutdown(j.blobs.Close)
 
@@ -188,7 +188,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 
 	j.rest = rest.NewServer(backend{j, d}, version.String(), j.log)
 	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort))); err != nil {
-		return fmt.Errorf("jobmanager: rest.port: %w", err)
+		return fmt.Errorf("jobmanager: %s: %w", config.RestPort, err)
 	}
 	defer j.shutdown(j.rest.Close)
 
@@ -247,7 +247,7 @@ type lateProcess struct {
 func (l *lateProcess) Start(ctx context.Context, events rm.WorkerEvents) error {
 	host, port, _ := net.SplitHostPort(l.jobManager)
 	cmd := append([]string(nil), l.cmd...)
-	cmd = append(cmd, "-Djobmanager.rpc.address="+host, "-Djobmanager.rpc.port="+port)
+	cmd = append(cmd, "-D"+config.JobManagerRPCAddress.Key()+"="+host, "-D"+config.JobManagerRPCPort.Key()+"="+port)
 	for _, k := range []string{config.HeartbeatInterval.Key(), config.HeartbeatTimeout.Key()} {
 		if v, ok := l.conf.Map()[k]; ok {
 			cmd = append(cmd, "-D"+k+"="+v)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runnel-io/runnel/cluster/program"
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/examples/jobs"
 	"github.com/runnel-io/runnel/examples/jobs/exactlyonce"
 	"github.com/runnel-io/runnel/examples/jobs/socketwordcount"
@@ -92,11 +93,16 @@ func newRunCommand() *cobra.Command {
 				if opts.parallelism < 1 {
 					return jobs.UsageError{Err: fmt.Errorf("runnel run: --parallelism %d: must be at least 1", opts.parallelism)}
 				}
-				conf["parallelism.default"] = strconv.Itoa(opts.parallelism)
+				conf[config.DefaultParallelism.Key()] = strconv.Itoa(opts.parallelism)
+			} else if opts.jobManager != "" {
+				// The job is built here, with this machine's number of
+				// CPUs; its JobMaster and workers, which build it again
+				// elsewhere, must use the same.
+				conf[config.DefaultParallelism.Key()] = strconv.Itoa(config.DefaultParallelism.Default())
 			}
 			if opts.fromSavepoint != "" {
-				conf["execution.savepoint.path"] = opts.fromSavepoint
-				conf["execution.savepoint.ignore-unclaimed-state"] = strconv.FormatBool(opts.allowNonRestored)
+				conf[config.SavepointPath.Key()] = opts.fromSavepoint
+				conf[config.SavepointIgnoreUnclaimedState.Key()] = strconv.FormatBool(opts.allowNonRestored)
 			} else if opts.allowNonRestored {
 				return jobs.UsageError{Err: errors.New("runnel run: --allowNonRestoredState needs --fromSavepoint")}
 			}

@@ -5,7 +5,11 @@ import (
 	"time"
 )
 
-// The configuration keys of Config, as Flink names them.
+// The configuration keys of Config, as Flink names them. Package config
+// declares the typed options with these keys, defaults and bounds
+// (config.CheckpointingInterval, ...), and everything else reads the keys
+// through those; they are named here for the coordinator's own messages,
+// since a pure core does not import config.
 const (
 	KeyInterval          = "execution.checkpointing.interval"
 	KeyTimeout           = "execution.checkpointing.timeout"
@@ -15,7 +19,7 @@ const (
 	KeyNumRetained       = "state.checkpoints.num-retained"
 )
 
-// The defaults EnsureDefaults fills in.
+// The defaults EnsureDefaults fills in: the options' defaults.
 const (
 	DefaultTimeout       = 10 * time.Minute
 	DefaultMaxConcurrent = 1

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 )
 
@@ -105,7 +106,7 @@ func (s *fileStorage) beginSavepoint(jobID string, id int64, target string) (Loc
 	case s.savepoints != nil:
 		parent = *s.savepoints
 	default:
-		return nil, fmt.Errorf("storage: savepoint %d of job %s has no target directory: set %s or give the savepoint a target directory", id, jobID, KeySavepointsDir)
+		return nil, fmt.Errorf("storage: savepoint %d of job %s has no target directory: set %s or give the savepoint a target directory", id, jobID, config.SavepointsDir)
 	}
 	if err := os.MkdirAll(parent.path, dirPerm); err != nil {
 		return nil, fmt.Errorf("storage: begin savepoint %d: %w", id, err)

@@ -8,15 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
-)
-
-// Configuration keys, named in errors.
-const (
-	// KeyCheckpointsDir is the base URI of checkpoints.
-	KeyCheckpointsDir = "state.checkpoints.dir"
-	// KeySavepointsDir is the default target directory of savepoints.
-	KeySavepointsDir = "state.savepoints.dir"
 )
 
 // MetadataFile is the name of the file whose presence makes a checkpoint or
@@ -164,15 +157,15 @@ type Location interface {
 // checkpoint begins.
 func Open(uri string, savepointDir string) (Storage, error) {
 	if strings.TrimSpace(uri) == "" {
-		return nil, fmt.Errorf("storage: %s is not set: checkpoints need a directory (a path or file:// URI)", KeyCheckpointsDir)
+		return nil, fmt.Errorf("storage: %s is not set: checkpoints need a directory (a path or file:// URI)", config.CheckpointsDir)
 	}
-	base, err := parseDir(uri, KeyCheckpointsDir+" = "+uri)
+	base, err := parseDir(uri, config.CheckpointsDir.Key()+" = "+uri)
 	if err != nil {
 		return nil, err
 	}
 	s := &fileStorage{base: base}
 	if savepointDir != "" {
-		sp, err := parseDir(savepointDir, KeySavepointsDir+" = "+savepointDir)
+		sp, err := parseDir(savepointDir, config.SavepointsDir.Key()+" = "+savepointDir)
 		if err != nil {
 			return nil, err
 		}
