@@ -118,3 +118,19 @@ func TestNotEnoughSlots(t *testing.T) {
 		t.Errorf("the small job ran at %d, the big one failed at %d: the small one waited behind the big one", r, f)
 	}
 }
+
+// TestProgramWithoutJob submits a compiled program that ends without
+// executing a job (it only prints its usage): runnel run --jobmanager
+// fails, saying so, as Flink does.
+func TestProgramWithoutJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the programs")
+	}
+	runnel := clustertest.Build(t, "github.com/runnel-io/runnel/cmd/runnel")
+	program := clustertest.Build(t, "github.com/runnel-io/runnel/examples/exactlyonce")
+	out, err := clustertest.Command(runnel, "run", "--jobmanager", "127.0.0.1:1", program, "--", "-help").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !bytes.Contains(out, []byte("the program defined no job")) {
+		t.Fatalf("runnel run of a program that executes no job: %v\n%s", err, out)
+	}
+}
