@@ -207,6 +207,9 @@ func (c *Core) setState(to JobState) {
 		return
 	}
 	from := c.state
+	if !slices.Contains(transitions[from], to) {
+		panic(fmt.Sprintf("jobmaster: broken invariant: the job moved from %q to %q, which the state diagram has no edge for", from, to))
+	}
 	c.state = to
 	var cause error
 	switch to {
