@@ -36,6 +36,13 @@ type Options struct {
 	// AutoWatermarkInterval is how often periodic watermark generators emit
 	// (0: never).
 	AutoWatermarkInterval time.Duration
+	// BufferTimeout is how long a record may wait in a partly filled
+	// network buffer before its task sends it (Flink's
+	// execution.buffer-timeout): positive, at most that long (in the
+	// Clock's time); 0, not at all (a flush after every record); negative,
+	// until the buffer is full. nil, as in the zero Options, is
+	// task.DefaultBufferTimeout, 100 ms.
+	BufferTimeout *time.Duration
 
 	// JobID is the job's ID (a random one if empty).
 	JobID string
@@ -227,7 +234,8 @@ func (j *Job) runAttempt(ctx context.Context, attempt int, restore *jobmaster.Re
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	opts := worker.Options{JobName: j.name, ChannelCapacity: j.opts.ChannelCapacity, SegmentSize: j.opts.SegmentSize,
-		Clock: j.opts.Clock, AutoWatermarkInterval: j.opts.AutoWatermarkInterval, Logger: j.opts.Logger, Restore: restore}
+		Clock: j.opts.Clock, AutoWatermarkInterval: j.opts.AutoWatermarkInterval, BufferTimeout: j.opts.BufferTimeout,
+		Logger: j.opts.Logger, Restore: restore}
 	var w *worker.Worker
 	if j.cp != nil {
 		opts.Gateways = j.cp.Gateways()
