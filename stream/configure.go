@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/restart"
 	"github.com/runnel-io/runnel/state/keygroup"
@@ -60,7 +61,7 @@ func (e *Environment) applyDefaultConfiguration() {
 // milliseconds). Every unknown key and malformed value is an error naming
 // the key; nothing is applied then. The keys:
 //
-//	parallelism.default, pipeline.max-parallelism,
+//	parallelism.default, pipeline.max-parallelism, execution.buffer-timeout,
 //	execution.checkpointing.interval, execution.checkpointing.timeout,
 //	execution.checkpointing.min-pause,
 //	execution.checkpointing.max-concurrent-checkpoints,
@@ -108,6 +109,8 @@ func (e *Environment) Configure(conf map[string]string) error {
 			next.restorePath = v
 		case "execution.savepoint.ignore-unclaimed-state":
 			next.allowNonRestored, err = strconv.ParseBool(v)
+		case config.BufferTimeout.Key():
+			err = bufferTimeout(v, &next.mini.BufferTimeout)
 		default:
 			if strings.HasPrefix(k, "restart-strategy") {
 				restartKeys[k] = v
@@ -143,6 +146,16 @@ func duration(v string, dst *time.Duration) error {
 		return err
 	}
 	*dst = d
+	return nil
+}
+
+// bufferTimeout reads v by the declaration of execution.buffer-timeout.
+func bufferTimeout(v string, dst **time.Duration) error {
+	d, err := config.BufferTimeout.Parse(v)
+	if err != nil {
+		return err
+	}
+	*dst = &d
 	return nil
 }
 
