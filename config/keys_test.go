@@ -1,11 +1,13 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
+	"github.com/runnel-io/runnel/runtime/task"
 )
 
 // TestCheckpointOptionsAgreeWithTheCoordinator checks that the checkpoint
@@ -38,5 +40,33 @@ func TestCheckpointOptionsAgreeWithTheCoordinator(t *testing.T) {
 		agree(config.MaxConcurrentCheckpoints.Key(), config.MaxConcurrentCheckpoints.Validate(n), func(c *checkpoint.Config) { c.MaxConcurrent = n })
 		agree(config.TolerableFailedCheckpoints.Key(), config.TolerableFailedCheckpoints.Validate(n), func(c *checkpoint.Config) { c.TolerableFailures = n })
 		agree(config.NumRetainedCheckpoints.Key(), config.NumRetainedCheckpoints.Validate(n), func(c *checkpoint.Config) { c.NumRetained = n })
+	}
+	if d := config.BufferTimeout.Default(); d != task.DefaultBufferTimeout {
+		t.Errorf("buffer timeout default %v, runtime %v", d, task.DefaultBufferTimeout)
+	}
+}
+
+// TestBufferTimeoutValues: execution.buffer-timeout takes Flink's values,
+// -1 ms among them, and names itself when a value is wrong.
+func TestBufferTimeoutValues(t *testing.T) {
+	for raw, want := range map[string]time.Duration{
+		"-1": -time.Millisecond, "-1 ms": -time.Millisecond, "0": 0, "0 ms": 0, "5": 5 * time.Millisecond, "1 s": time.Second,
+	} {
+		var c config.Configuration
+		c.Set(config.BufferTimeout.Key(), raw)
+		if got, err := config.Get(&c, config.BufferTimeout); err != nil || got != want {
+			t.Errorf("%q: got %v, %v; want %v", raw, got, err, want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q: %v", raw, err)
+		}
+	}
+	for _, raw := range []string{"-2", "-1 s", "-500 us", "soon"} {
+		var c config.Configuration
+		c.Set(config.BufferTimeout.Key(), raw)
+		_, err := config.Get(&c, config.BufferTimeout)
+		if err == nil || !strings.Contains(err.Error(), "execution.buffer-timeout") {
+			t.Errorf("%q: got error %v, want one naming the key", raw, err)
+		}
 	}
 }

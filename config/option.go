@@ -121,6 +121,11 @@ func (o *Option[T]) value(raw string) (T, error) {
 	return v, nil
 }
 
+// Parse reads raw as a value of the option, as Get reads a key's value:
+// parsed with the option's type and checked by its validators. Its error
+// quotes raw and leaves naming the key to the caller.
+func (o *Option[T]) Parse(raw string) (T, error) { return o.value(raw) }
+
 // The type-erased view that the registry, Validate and Markdown use.
 
 func (o *Option[T]) keys() []string { return append([]string{o.key}, o.deprecated...) }
@@ -252,17 +257,38 @@ func newFloat(key string, def float64, desc string) *Option[float64] {
 
 func newDuration(key string, def time.Duration, desc string) *Option[time.Duration] {
 	return newOption(key, def, desc, "Duration", func(s string) (time.Duration, error) {
-		d, err := restart.ParseDuration(s)
-		if err != nil {
-			// restart's error says the same with its own prefix; keep the cause.
-			cause := errors.Unwrap(err)
-			if cause == nil {
-				cause = err
-			}
-			return 0, fmt.Errorf("%q is not a duration: %w", s, cause)
-		}
-		return d, nil
+		return parseDuration(s, s)
 	}, FormatDuration)
+}
+
+// newSignedDuration declares a duration option whose values may also be
+// negative, written with a minus sign ("-1 ms", or "-1": a number without
+// a unit is in milliseconds), for keys where Flink gives -1 ms a meaning;
+// its validators say which negative values are valid.
+func newSignedDuration(key string, def time.Duration, desc string) *Option[time.Duration] {
+	return newOption(key, def, desc, "Duration", func(s string) (time.Duration, error) {
+		abs, neg := strings.CutPrefix(strings.TrimSpace(s), "-")
+		d, err := parseDuration(abs, s)
+		if neg {
+			d = -d
+		}
+		return d, err
+	}, FormatDuration)
+}
+
+// parseDuration parses s in Flink's syntax; its error quotes raw, the value
+// as written.
+func parseDuration(s, raw string) (time.Duration, error) {
+	d, err := restart.ParseDuration(s)
+	if err != nil {
+		// restart's error says the same with its own prefix; keep the cause.
+		cause := errors.Unwrap(err)
+		if cause == nil {
+			cause = err
+		}
+		return 0, fmt.Errorf("%q is not a duration: %w", raw, cause)
+	}
+	return d, nil
 }
 
 func newEnum(key, def string, allowed []string, desc string) *Option[string] {

@@ -136,6 +136,45 @@ func TestFormatDuration(t *testing.T) {
 	}
 }
 
+// TestSignedDuration: a signed duration option reads a minus sign, and a
+// plain duration option does not.
+func TestSignedDuration(t *testing.T) {
+	o := newSignedDuration("t.signed", 0, "")
+	for raw, want := range map[string]time.Duration{
+		"-1": -time.Millisecond, "-1 ms": -time.Millisecond, " -1ms ": -time.Millisecond,
+		"-2 s": -2 * time.Second, "0": 0, "-0": 0, "100 ms": 100 * time.Millisecond,
+	} {
+		if got, err := getRaw(o, raw); err != nil || got != want {
+			t.Errorf("%q: got %v, %v; want %v", raw, got, err, want)
+		}
+		if back, err := getRaw(o, FormatDuration(want)); err != nil || back != want {
+			t.Errorf("%v formats as %q, which parses back as %v, %v", want, FormatDuration(want), back, err)
+		}
+	}
+	for raw, want := range map[string]string{
+		"-":    `config: t.signed: "-" is not a duration: it does not start with a number`,
+		"--1":  `config: t.signed: "--1" is not a duration: it does not start with a number`,
+		"-1 x": `config: t.signed: "-1 x" is not a duration: unknown unit "x"`,
+	} {
+		if _, err := getRaw(o, raw); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: got error %v, want %q", raw, err, want)
+		}
+	}
+	if _, err := getRaw(newDuration("t.unsigned", 0, ""), "-1"); err == nil {
+		t.Error("a duration option read -1")
+	}
+}
+
+func TestParse(t *testing.T) {
+	o := newInt("t.parse", 1, "").WithValidator(AtLeast(1))
+	if v, err := o.Parse(" 3 "); v != 3 || err != nil {
+		t.Errorf("Parse(3) = %v, %v", v, err)
+	}
+	if _, err := o.Parse("0"); err == nil || err.Error() != `"0": must be at least 1` {
+		t.Errorf("Parse(0) = %v", err)
+	}
+}
+
 func TestValidators(t *testing.T) {
 	port := newInt("t.port", 8081, "").WithValidator(Between(0, 65535))
 	even := newInt("t.even", 2, "").WithValidator(func(n int) error {

@@ -92,6 +92,18 @@ var (
 		PerJob()
 )
 
+// BufferTimeout is Flink's execution.buffer-timeout: how long records may
+// wait in a partly filled network buffer (task.Deployment.BufferTimeout).
+var BufferTimeout = register(newSignedDuration("execution.buffer-timeout", 100*time.Millisecond,
+	"How long a record may wait in a partly filled network buffer before its task sends it to the next: a positive value flushes the buffers at that period of processing time, 0 after every record (the lowest latency), -1 ms only when a buffer is full (the highest throughput). Whatever the value, a task sends its buffers whenever its input runs dry, at the end of its input and before checkpoint barriers.")).
+	WithValidator(func(d time.Duration) error {
+		if d < 0 && d != -time.Millisecond {
+			return errors.New("must be -1 ms (flush only full buffers), 0 (flush after every record) or positive")
+		}
+		return nil
+	}).
+	PerJob()
+
 // Checkpoints and savepoints. The checkpoint coordinator, a pure core
 // that does not import this package, names the keys and holds the defaults
 // and bounds; the options are declared with them.

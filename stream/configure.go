@@ -34,6 +34,7 @@ func (e *Environment) Configure(conf map[string]string) error {
 	var errs []error
 	applyOption(c, config.DefaultParallelism, &errs, func(n int) { next.graph.Parallelism = n })
 	applyOption(c, config.MaxParallelism, &errs, func(n int) { next.graph.MaxParallelism = n })
+	applyOption(c, config.BufferTimeout, &errs, func(d time.Duration) { next.conf.BufferTimeout = &d })
 	cp := &next.checkpoints
 	applyOption(c, config.CheckpointingInterval, &errs, func(d time.Duration) { cp.Interval = d })
 	applyOption(c, config.CheckpointingTimeout, &errs, func(d time.Duration) { cp.Timeout = d })

@@ -180,6 +180,24 @@ func (e *Environment) SetAutoWatermarkInterval(d time.Duration) *Environment {
 	return e
 }
 
+// SetBufferTimeout sets how long a record may wait in a partly filled
+// network buffer before its task sends it to the next task (Flink's
+// execution.buffer-timeout, 100 ms by default): a positive d flushes the
+// buffers at that period, 0 after every record (the lowest latency) and
+// -1 ms only when a buffer is full (the highest throughput). Whatever the
+// timeout, a task sends its buffers whenever its input runs dry, at the
+// end of its input and before checkpoint barriers. The timeout is in the
+// tasks' processing time: with a manual clock (SetClock), buffers time out
+// only as the clock is advanced.
+func (e *Environment) SetBufferTimeout(d time.Duration) *Environment {
+	if d < 0 && d != -time.Millisecond {
+		e.errorf("stream: SetBufferTimeout(%v): want -1ms (flush only full buffers), 0 (flush after every record) or a positive timeout", d)
+		return e
+	}
+	e.conf.BufferTimeout = &d
+	return e
+}
+
 // SetClock sets the processing time of the job's tasks (the wall clock by
 // default); tests use a clock.Manual to drive processing-time windows and
 // timers by hand.

@@ -179,7 +179,7 @@ func (l *local) Deploy(ctx context.Context, d jobmaster.Deploy) {
 	at := &localAttempt{n: d.Attempt, cancel: cancel, run: make(chan struct{})}
 	l.cur = at
 	opts := worker.Options{JobName: j.name, ChannelCapacity: j.cfg.ChannelCapacity, SegmentSize: j.cfg.SegmentSize,
-		Clock: j.cfg.Clock, AutoWatermarkInterval: j.cfg.AutoWatermarkInterval, Logger: j.cfg.Logger,
+		Clock: j.cfg.Clock, AutoWatermarkInterval: j.cfg.AutoWatermarkInterval, BufferTimeout: j.cfg.BufferTimeout, Logger: j.cfg.Logger,
 		Deployed: func(ctx context.Context, _ worker.Assignment) error {
 			j.master.Deployed(localTM, d.Attempt)
 			select {

@@ -281,7 +281,7 @@ func (h *host) deploy(ctx context.Context, c rpc.Control) {
 		}
 	}
 	wopts := worker.Options{JobName: h.job.Name, ChannelCapacity: opts.ChannelCapacity, SegmentSize: opts.SegmentSize, Clock: opts.Clock,
-		AutoWatermarkInterval: opts.AutoWatermarkInterval, Logger: h.log, Restore: restore,
+		AutoWatermarkInterval: opts.AutoWatermarkInterval, BufferTimeout: opts.BufferTimeout, Logger: h.log, Restore: restore,
 		Gateways: h.coordinatorGateways(c.Attempt),
 		Deployed: func(ctx context.Context, _ worker.Assignment) error {
 			h.reports.Add(rpc.Report{Kind: rpc.ReportDeployed, Attempt: c.Attempt})

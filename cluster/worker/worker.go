@@ -54,6 +54,13 @@ type Options struct {
 	// AutoWatermarkInterval is how often periodic watermark generators emit
 	// (0: never).
 	AutoWatermarkInterval time.Duration
+	// BufferTimeout is how long a record may wait in a partly filled
+	// network buffer before its task sends it (Flink's
+	// execution.buffer-timeout): positive, at most that long (in the
+	// Clock's time); 0, not at all (a flush after every record); negative,
+	// until the buffer is full. nil, as in the zero Options, is
+	// task.DefaultBufferTimeout, 100 ms.
+	BufferTimeout *time.Duration
 	// Logger receives the worker's and its tasks' logs (discarded if nil).
 	Logger *slog.Logger
 
@@ -306,7 +313,7 @@ func (w *Worker) wire(ctx context.Context, a Assignment, at *attempt) ([]task.De
 				name = a.JobID
 			}
 			d := task.Deployment{JobName: name, Job: jg, Vertex: v, Subtask: s, Attempt: a.Attempt, Logger: opts.Logger,
-				Clock: opts.Clock, AutoWatermarkInterval: opts.AutoWatermarkInterval}
+				Clock: opts.Clock, AutoWatermarkInterval: opts.AutoWatermarkInterval, BufferTimeout: opts.BufferTimeout}
 			if opts.Restore != nil {
 				d.Restored, d.Restore = true, opts.Restore.Tasks[v.ID][s]
 			}

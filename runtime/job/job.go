@@ -28,6 +28,13 @@ type Config struct {
 	// AutoWatermarkInterval is how often periodic watermark generators
 	// emit (0: never).
 	AutoWatermarkInterval time.Duration
+	// BufferTimeout is how long a record may wait in a partly filled
+	// network buffer before its task sends it (Flink's
+	// execution.buffer-timeout): positive, at most that long (in the
+	// Clock's time); 0, not at all (a flush after every record); negative,
+	// until the buffer is full. nil, as in the zero Config, is
+	// task.DefaultBufferTimeout, 100 ms.
+	BufferTimeout *time.Duration
 	// JobID is the job's ID (a random one if empty).
 	JobID string
 	// Checkpoints enables checkpoints and savepoints; nil: neither.

@@ -370,3 +370,59 @@ func TestBlockedChannelKeepsItsBuffersInOrder(t *testing.T) {
 		t.Fatal("gate not empty")
 	}
 }
+
+// TestFlushingOutputSendsEveryEntryAtOnce: what goes through a writer's
+// FlushingOutput is in its consumer's channel as soon as the call returns,
+// one segment per record (per channel for a watermark or status), and in
+// order; the writer keeps nothing back.
+func TestFlushingOutputSendsEveryEntryAtOnce(t *testing.T) {
+	ctx := context.Background()
+	g := NewInputGate(2, 8)
+	pool := NewPool(64, 8)
+	w := NewRecordWriter[int64](ctx, int64Codec{}, mod(2), []Sender{g.Channel(0), g.Channel(1)}, pool)
+	out := w.FlushingOutput()
+	var got [2]collect
+	ev := events{&got[0], &got[1]}
+	readers := []*RecordReader[int64]{NewRecordReader[int64](int64Codec{}, &got[0], 0, ev), NewRecordReader[int64](int64Codec{}, &got[1], 1, ev)}
+	segments := [2]int{}
+	// take reads what the gate holds now, without waiting.
+	take := func() {
+		for {
+			b, ch, ok := g.Poll()
+			if !ok {
+				return
+			}
+			segments[ch]++
+			if err := readers[ch].Read(b.Segment.B); err != nil {
+				t.Fatal(err)
+			}
+			b.Segment.Recycle()
+		}
+	}
+	for _, step := range []struct {
+		do   func() error
+		want [2]string
+	}{
+		{func() error { return out.Collect(0, 5) }, [2]string{"[{0 5}]", "[]"}},
+		{func() error { return out.Collect(1, NoTimestamp) }, [2]string{"[{0 5}]", fmt.Sprintf("[{1 %d}]", int64(NoTimestamp))}},
+		{func() error { return out.EmitWatermark(7) }, [2]string{"[{0 5} {-1 7}]", fmt.Sprintf("[{1 %d} {-1 7}]", int64(NoTimestamp))}},
+		{func() error { return out.EmitWatermarkStatus(true) }, [2]string{"[{0 5} {-1 7} {-2 0}]", fmt.Sprintf("[{1 %d} {-1 7} {-2 0}]", int64(NoTimestamp))}},
+		{func() error { return out.Collect(2, 9) }, [2]string{"[{0 5} {-1 7} {-2 0} {2 9}]", fmt.Sprintf("[{1 %d} {-1 7} {-2 0}]", int64(NoTimestamp))}},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatal(err)
+		}
+		take()
+		for ch := range 2 {
+			if s := fmt.Sprint(got[ch].got); s != step.want[ch] {
+				t.Fatalf("channel %d holds %s, want %s", ch, s, step.want[ch])
+			}
+		}
+	}
+	if segments != [2]int{4, 3} {
+		t.Errorf("segments per channel %v, want [4 3]: one per record, watermark and status", segments)
+	}
+	if pool.InUse() != 0 {
+		t.Errorf("the writer holds %d segments", pool.InUse())
+	}
+}

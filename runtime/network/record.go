@@ -175,17 +175,71 @@ func (w *RecordWriter[T]) reserve(ch int, need int) (*Segment, error) {
 
 // Flush sends every partly filled segment.
 func (w *RecordWriter[T]) Flush() error {
-	for ch, s := range w.open {
-		if s == nil || len(s.B) == 0 {
-			continue
-		}
-		w.open[ch] = nil
-		if err := w.targets[ch].Send(w.ctx, Buffer{Kind: Data, Segment: s}); err != nil {
-			s.Recycle()
-			return fmt.Errorf("network: flush channel %d: %w", ch, err)
+	for ch := range w.open {
+		if err := w.flush(ch); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// flush sends channel ch's segment if it holds anything.
+func (w *RecordWriter[T]) flush(ch int) error {
+	s := w.open[ch]
+	if s == nil || len(s.B) == 0 {
+		return nil
+	}
+	w.open[ch] = nil
+	if err := w.targets[ch].Send(w.ctx, Buffer{Kind: Data, Segment: s}); err != nil {
+		s.Recycle()
+		return fmt.Errorf("network: flush channel %d: %w", ch, err)
+	}
+	return nil
+}
+
+// FlushingOutput returns an Output that writes through w and sends what it
+// wrote at once: every record, watermark and status leaves in a segment of
+// its own (Flink's buffer timeout of 0). It is a separate Output so that
+// Collect of w itself, whose segments leave when full or flushed, pays
+// nothing for it.
+func (w *RecordWriter[T]) FlushingOutput() Output[T] { return flushing[T]{w} }
+
+type flushing[T any] struct{ w *RecordWriter[T] }
+
+// Collect implements Output: it sends the record's segment, or every
+// channel's for a broadcast record.
+func (f flushing[T]) Collect(v T, ts int64) error {
+	w := f.w
+	w.scratch = w.codec.Append(w.scratch[:0], v)
+	ch := w.sel.Select(v)
+	if ch == Broadcast {
+		for i := range w.targets {
+			if err := w.writeRecord(i, ts); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	}
+	if err := w.writeRecord(ch, ts); err != nil {
+		return err
+	}
+	return w.flush(ch)
+}
+
+// EmitWatermark implements Output.
+func (f flushing[T]) EmitWatermark(wm int64) error {
+	if err := f.w.EmitWatermark(wm); err != nil {
+		return err
+	}
+	return f.w.Flush()
+}
+
+// EmitWatermarkStatus implements Output.
+func (f flushing[T]) EmitWatermarkStatus(idle bool) error {
+	if err := f.w.EmitWatermarkStatus(idle); err != nil {
+		return err
+	}
+	return f.w.Flush()
 }
 
 // SendEvent flushes the records written so far and then sends b to every

@@ -28,8 +28,10 @@ type Type interface {
 	// String names the Go type, for messages.
 	String() string
 	// NewWriter returns an Output[T] that serializes into targets, routed by
-	// sel, which must be a network.Selector[T].
-	NewWriter(ctx context.Context, sel any, targets []network.Sender, pool *network.Pool) (out any, w Writer, err error)
+	// sel, which must be a network.Selector[T]. With flushAlways, out sends
+	// every record, watermark and status at once (a buffer timeout of 0);
+	// otherwise a segment leaves when it is full or w is flushed.
+	NewWriter(ctx context.Context, sel any, targets []network.Sender, pool *network.Pool, flushAlways bool) (out any, w Writer, err error)
 	// NewReader returns a Reader of the given gate channel that delivers
 	// records to in, an Output[T], and watermarks and statuses to ev.
 	NewReader(in any, channel int, ev network.EventHandler) (Reader, error)
@@ -56,12 +58,15 @@ func typeName[T any]() string { return reflect.TypeFor[T]().String() }
 
 func (t typeOf[T]) String() string { return typeName[T]() }
 
-func (t typeOf[T]) NewWriter(ctx context.Context, sel any, targets []network.Sender, pool *network.Pool) (any, Writer, error) {
+func (t typeOf[T]) NewWriter(ctx context.Context, sel any, targets []network.Sender, pool *network.Pool, flushAlways bool) (any, Writer, error) {
 	s, ok := sel.(network.Selector[T])
 	if !ok {
 		return nil, nil, fmt.Errorf("operator: internal: selector %T does not route %s", sel, t)
 	}
 	w := network.NewRecordWriter(ctx, t.codec, s, targets, pool)
+	if flushAlways {
+		return w.FlushingOutput(), w, nil
+	}
 	return Output[T](w), w, nil
 }
 

@@ -7,9 +7,18 @@
 //	other tasks:   poll the gate; decode a buffer into the chain's head;
 //	               when the gate is empty, flush and wait
 //
-// Flushing when the input runs dry is the buffer timeout of this runtime:
-// under load, segments leave full; when a stream slows down, what is
-// buffered leaves at once, and no timer thread shares the writers.
+// Output segments leave when they are full, before every event (a barrier,
+// the end of data or of the partition), whenever the input runs dry, and at
+// the buffer timeout (Flink's execution.buffer-timeout, 100 ms by default;
+// Deployment.BufferTimeout): a processing-time callback that flushes the
+// writers once per timeout. It runs on the task's goroutine between two
+// polls, as every callback does, so no other goroutine shares the writers
+// and a record costs nothing more. Under load, segments leave full; when a
+// stream slows down, what is buffered leaves at once; and a sparse channel
+// of a task whose input never runs dry (a source that always has data)
+// still leaves within the timeout. A timeout of 0 sends every record at
+// once instead, through the writers' FlushingOutput (no timer); -1 ms
+// leaves segments to fill.
 //
 // Invariants:
 //
@@ -51,6 +60,19 @@
 //
 //  9. Triggers, notifications and coordinator events are handled on the
 //     task's goroutine in the order they were sent (mailbox.go).
+//
+//  10. With a positive buffer timeout, a record written to an output is
+//     sent at the latest by the flusher, whose callback is due at most the
+//     timeout (of the task's clock) after the record was written and runs
+//     at the task's next poll of its source or gate; with 0, before the call
+//     that wrote it returns; with -1 ms, when its segment is full, the input
+//     runs dry, an event follows it or the input ends.
+//     The flusher is a processing-time callback: it stops with the others
+//     when the chain has finished, and does not run after the barrier of a
+//     stop with a savepoint, after which the task writes nothing (the
+//     barrier was sent after a flush of what was written before it)
+//     (TestBufferTimeout; across tasks, a sparse channel behind a busy
+//     source, stream.TestBufferTimeoutFlushesASparseChannel).
 //
 // Checkpoints: a source task takes a trigger from its mailbox between two
 // polls; other tasks react to barriers in their gate. At the barrier the

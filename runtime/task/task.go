@@ -39,6 +39,15 @@ type Deployment struct {
 	// AutoWatermarkInterval is how often periodic watermark generators
 	// emit; 0 disables periodic emission.
 	AutoWatermarkInterval time.Duration
+	// BufferTimeout is how long a record may wait in a partly filled
+	// output segment before the task sends it, in the task's processing
+	// time (Flink's execution.buffer-timeout): a positive value flushes
+	// the writers at that period, rounded up to whole milliseconds; 0
+	// flushes after every record, watermark and status; a negative value
+	// (Flink's -1 ms) only when a segment is full. Whatever the timeout,
+	// segments also leave when the task's input runs dry, at the end of
+	// input and before every event. nil means DefaultBufferTimeout.
+	BufferTimeout *time.Duration
 
 	// Gate is the subtask's input, nil for a source task. ChannelEdges[i] is
 	// the stream edge whose records arrive on gate channel i.
@@ -73,6 +82,10 @@ type Task struct {
 	source  operator.SourceOperator
 	opened  int // ops[len-opened:] were opened (or tried to) and are due a Close
 	timers  *timers
+	// flushEvery is the period of the writers' flush in milliseconds, 0 for
+	// none (a buffer timeout of 0 or below); flushAlways: a timeout of 0.
+	flushEvery  int64
+	flushAlways bool
 	// valves[i] combines the watermarks of logical input i of the head;
 	// inputOf[ch] and localOf[ch] place gate channel ch in its valve.
 	valves           []*valve
@@ -127,6 +140,7 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 		d.Clock = clock.System{}
 	}
 	t := &Task{d: d, ctx: ctx, name: v.Name(), timers: newTimers(d.Clock), mail: newMailbox()}
+	t.flushEvery, t.flushAlways = flushPeriod(d.BufferTimeout)
 	defer func() {
 		if err != nil {
 			t.releaseWriters()
@@ -164,7 +178,7 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 				return nil, t.fail(fmt.Errorf("task: no channels for edge %v", e))
 			}
 			sel := e.Partitioner.Selector(d.Subtask, v.Parallelism, len(oc.Targets), g.MaxParallelismOf(e.Target))
-			out, w, err := e.Type().NewWriter(ctx, sel, oc.Targets, oc.Pool)
+			out, w, err := e.Type().NewWriter(ctx, sel, oc.Targets, oc.Pool, t.flushAlways)
 			if err != nil {
 				return nil, t.fail(err)
 			}
@@ -324,6 +338,9 @@ func (t *Task) Run(ctx context.Context) (err error) {
 		if err := t.ops[i].Open(ctx); err != nil {
 			return err
 		}
+	}
+	if t.flushEvery > 0 && len(t.writers) > 0 {
+		t.timers.every(t.flushEvery, t.flushWriters)
 	}
 	if t.source != nil {
 		return t.runSource(ctx)
@@ -547,18 +564,15 @@ func (t *Task) endOutputs() error {
 	return nil
 }
 
+// flushAll flushes the operators that buffer output of their own and then
+// the writers: what the task does when its input runs dry.
 func (t *Task) flushAll() error {
 	for _, f := range t.flush {
 		if err := f.Flush(); err != nil {
 			return err
 		}
 	}
-	for _, w := range t.writers {
-		if err := w.Flush(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.flushWriters(0)
 }
 
 // close closes the opened operators, head first, and recycles what the

@@ -18,6 +18,8 @@ type timers struct {
 	armed clock.Timer
 	at    int64 // time armed is set for
 	wake  chan struct{}
+	// signal is the clock timer's function: it signals wake.
+	signal func()
 	// stopped: quiesced; callbacks are no longer registered.
 	stopped bool
 }
@@ -31,7 +33,14 @@ type timer struct {
 }
 
 func newTimers(c clock.Clock) *timers {
-	return &timers{clock: c, wake: make(chan struct{}, 1)}
+	s := &timers{clock: c, wake: make(chan struct{}, 1)}
+	s.signal = func() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return s
 }
 
 // Now implements operator.ProcessingTimeService.
@@ -42,10 +51,8 @@ func (s *timers) Register(t int64, fn func(now int64) error) operator.Cancel {
 	if s.stopped {
 		return func() bool { return false }
 	}
-	s.seq++
-	tm := &timer{t: t, seq: s.seq, fn: fn}
-	heap.Push(&s.queue, tm)
-	s.arm()
+	tm := &timer{fn: fn}
+	s.push(tm, t)
 	return func() bool {
 		if tm.cancelled || tm.index < 0 {
 			return false
@@ -54,6 +61,34 @@ func (s *timers) Register(t int64, fn func(now int64) error) operator.Cancel {
 		heap.Remove(&s.queue, tm.index)
 		return true
 	}
+}
+
+// every runs fn every period milliseconds of the clock, the first time a
+// period from now, until the service is stopped: each run registers the
+// next, a period after the time it ran at. It reuses one timer, so that a
+// period costs no allocation of its own.
+func (s *timers) every(period int64, fn func(now int64) error) {
+	tm := &timer{}
+	tm.fn = func(now int64) error {
+		if err := fn(now); err != nil {
+			return err
+		}
+		if !s.stopped {
+			s.push(tm, now+period)
+		}
+		return nil
+	}
+	if !s.stopped {
+		s.push(tm, s.Now()+period)
+	}
+}
+
+// push queues tm, not queued, for time t.
+func (s *timers) push(tm *timer, t int64) {
+	s.seq++
+	tm.t, tm.seq = t, s.seq
+	heap.Push(&s.queue, tm)
+	s.arm()
 }
 
 // arm sets the clock timer for the earliest callback.
@@ -70,12 +105,7 @@ func (s *timers) arm() {
 	}
 	s.at = next
 	d := time.Duration(next-s.Now()) * time.Millisecond
-	s.armed = s.clock.AfterFunc(max(d, 0), func() {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	})
+	s.armed = s.clock.AfterFunc(max(d, 0), s.signal)
 }
 
 // fire runs every callback that is due, in time order. Callbacks may

@@ -316,3 +316,47 @@ func TestTimersNow(t *testing.T) {
 		t.Fatalf("Now = %d, want %d", got, t0+1500)
 	}
 }
+
+// TestTimersEvery: a periodic callback runs a period after it last ran,
+// among the others in time order, until the service is stopped.
+func TestTimersEvery(t *testing.T) {
+	s, clk := timersAt()
+	var l callLog
+	s.every(100, l.cb("every"))
+	s.Register(t0+150, l.cb("once"))
+	for range 3 {
+		clk.Advance(100 * time.Millisecond)
+		if !woken(s) {
+			t.Fatalf("not woken at %d", s.Now()-t0)
+		}
+		if err := s.fire(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantLog(t, &l, "every@100", "once@200", "every@200", "every@300")
+	// A late fire runs it once, and the next period starts then.
+	clk.Advance(250 * time.Millisecond)
+	woken(s)
+	if err := s.fire(); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(99 * time.Millisecond)
+	if woken(s) {
+		t.Fatal("woken at 649, the next period ends at 650")
+	}
+	clk.Advance(time.Millisecond)
+	woken(s)
+	if err := s.fire(); err != nil {
+		t.Fatal(err)
+	}
+	wantLog(t, &l, "every@550", "every@650")
+	s.stop()
+	clk.Advance(time.Second)
+	if woken(s) {
+		t.Fatal("woken after stop")
+	}
+	if err := s.fire(); err != nil {
+		t.Fatal(err)
+	}
+	wantLog(t, &l)
+}
