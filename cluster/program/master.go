@@ -260,9 +260,17 @@ func (m *master) exception(err error, attempt int, restart bool, delay time.Dura
 		Labels: map[string]string{"attempt": strconv.Itoa(attempt + 1), "restart": next}}
 }
 
-// handle registers the JobMaster's RPC methods.
+// handle registers the JobMaster's RPC methods. A JobMaster whose job
+// could not start (m.jm is nil) only reports that and ends: nothing asks
+// it for slots or workers, and control calls are refused.
 func (m *master) handle() {
 	s := m.server
+	rpc.Handle(s, rpc.MethodJobControl, func(ctx context.Context, r *rpc.JobControl) (*rpc.JobControlResult, error) {
+		return m.control(ctx, r)
+	})
+	if m.jm == nil {
+		return
+	}
 	ok := &rpc.Empty{}
 	rpc.Handle(s, rpc.MethodSlotsAllocated, func(_ context.Context, r *rpc.SlotsAllocated) (*rpc.Empty, error) {
 		slots := make([]jobmaster.Slot, len(r.Slots))
@@ -290,9 +298,6 @@ func (m *master) handle() {
 	})
 	rpc.Handle(s, rpc.MethodWorkerReport, func(ctx context.Context, r *rpc.WorkerReport) (*rpc.WorkerReportResult, error) {
 		return m.reports(ctx, r)
-	})
-	rpc.Handle(s, rpc.MethodJobControl, func(ctx context.Context, r *rpc.JobControl) (*rpc.JobControlResult, error) {
-		return m.control(ctx, r)
 	})
 }
 
@@ -388,14 +393,14 @@ func (m *master) reports(ctx context.Context, r *rpc.WorkerReport) (*rpc.WorkerR
 
 // control carries out an operation of the REST API on the running job.
 func (m *master) control(ctx context.Context, r *rpc.JobControl) (*rpc.JobControlResult, error) {
+	if m.jm == nil {
+		return nil, rpc.Errorf(rpc.CodeConflict, "job %s could not start", m.p.JobID)
+	}
 	noCheckpoints := func() error {
 		return rpc.Errorf(rpc.CodeConflict, "job %s has no checkpoint storage (set state.checkpoints.dir)", m.p.JobID)
 	}
 	switch r.Op {
 	case rpc.ControlDetails:
-		if m.jm == nil {
-			return nil, rpc.Errorf(rpc.CodeConflict, "job %s did not start", m.p.JobID)
-		}
 		m.mu.Lock()
 		state, metrics := m.state, maps.Clone(m.metrics)
 		m.mu.Unlock()
