@@ -149,6 +149,14 @@ func TestCorruptSavepointFailsAtOnce(t *testing.T) {
 		if e := ex.History.Entries; len(e) != 1 || !strings.Contains(e[0].Message, "checksum") || e[0].Labels["restart"] != "none" {
 			t.Errorf("the job's exceptions: %+v, want one checksum error and no restart", e)
 		}
+
+		// A savepoint the JobMaster cannot read fails the job before it
+		// asks for slots.
+		missing := filepath.Join(dir, "no-such-savepoint")
+		cmd = clustertest.Command(runnel, append([]string{"run", "--jobmanager", c.REST, "--fromSavepoint", missing}, args...)...)
+		if out, err := cmd.CombinedOutput(); !errors.As(err, &exit) || !bytes.Contains(out, []byte(missing)) {
+			t.Errorf("runnel run --jobmanager from a missing savepoint: %v\n%s", err, out)
+		}
 	})
 }
 
