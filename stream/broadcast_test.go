@@ -375,7 +375,7 @@ func TestBroadcastStateIsReadOnlyInProcessElement(t *testing.T) {
 	rules := Broadcast(FromSlice(env, []bcRule(nil)), BroadcastStateOf(bcRules))
 	BroadcastProcess(FromSlice(env, []string{"Put"}), rules, BroadcastProcessFunction[string, bcRule, string](bcWriter{})).Name("writer").Discard()
 	err := env.Execute(context.Background(), t.Name())
-	if !errors.Is(err, ErrReadOnlyBroadcastState) || !twoInErrContains(err, `"writer"`, `"rules"`) {
+	if !errors.Is(err, ErrReadOnlyBroadcastState) || !twoInErrContains(err, "writer (", "/2): ", `"rules"`) {
 		t.Fatalf("Execute: %v", err)
 	}
 }

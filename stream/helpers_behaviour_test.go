@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +65,19 @@ func wantErrorContains(t *testing.T, err error, parts ...string) {
 			t.Errorf("error %q does not contain %q", err, p)
 		}
 	}
+}
+
+// wantSubtaskFailure fails the test unless err's text names a subtask of
+// the operator or task called name, of the given parallelism, the way
+// Flink does: "name (i/parallelism): ".
+func wantSubtaskFailure(t *testing.T, err error, name string, parallelism int) {
+	t.Helper()
+	for i := 1; i <= parallelism; i++ {
+		if strings.Contains(err.Error(), fmt.Sprintf("%s (%d/%d): ", name, i, parallelism)) {
+			return
+		}
+	}
+	t.Errorf("error %q does not name a subtask of %q: want %q (i of %d)", err, name, name+" (i/n): ", parallelism)
 }
 
 // At is a record tagged with the subtask that received it.

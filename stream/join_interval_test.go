@@ -238,7 +238,7 @@ func TestIntervalJoinNeedsTimestamps(t *testing.T) {
 	right := FromSlice(env, []ijRec{{Key: 1, TS: 1, ID: "r"}})
 	ProcessJoin(ijJoin(left, right, b), ijDescribe).Name("untimed join").Discard()
 	err := env.Execute(context.Background(), t.Name())
-	if err == nil || !twoInErrContains(err, `"untimed join"`, "no timestamp") {
+	if err == nil || !twoInErrContains(err, "untimed join (", "/2): ", "no timestamp") {
 		t.Fatalf("Execute: %v, want the missing timestamp, naming the operator", err)
 	}
 }

@@ -172,7 +172,9 @@ func TestPartitionCustomOutOfRangeFailsTheJob(t *testing.T) {
 		func(v int64) int64 { return v },
 		func(k int64, n int) int { return n + int(k) })
 	tagSubtask(custom).Discard()
-	wantErrorContains(t, executeErr(t, env), `"numbers"`, "custom partitioner returned channel")
+	err := executeErr(t, env)
+	wantSubtaskFailure(t, err, "numbers", 3)
+	wantErrorContains(t, err, "custom partitioner returned channel")
 }
 
 func TestRescaleDeliversEachRecordOnceToItsShare(t *testing.T) {

@@ -256,7 +256,7 @@ func TestGenerateErrorFailsTheJob(t *testing.T) {
 		t.Fatalf("Execute: %v, want %v", err, errBoom)
 	}
 	// 501 mod 4 = 1: the second subtask fails.
-	wantErrorContains(t, err, `"numbers"`, "subtask 2/4", "501", "boom")
+	wantErrorContains(t, err, "numbers (2/4): ", "501", "boom")
 }
 
 func TestGenerateMistakesAreExecuteErrors(t *testing.T) {
@@ -515,7 +515,7 @@ func TestFromSeqPanicFailsTheJob(t *testing.T) {
 	}
 	stream.FromSeq(env, seq).Name("seq").Rebalance().Discard()
 	err := executeErr(t, env)
-	wantErrorContains(t, err, `"seq"`, "subtask 1/1", "panic", "sequence broke")
+	wantErrorContains(t, err, "seq (1/1): ", "panic", "sequence broke")
 }
 
 // rangeSource is a split source as a user writes one: the integers [0, n)

@@ -262,7 +262,7 @@ func TestProcessLifecycleOnFailure(t *testing.T) {
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("Execute: %v, want %v", err, errBoom)
 	}
-	wantErrorContains(t, err, `"hooked"`, "subtask 2/4")
+	wantErrorContains(t, err, "hooked (2/4): ")
 	lc.wantOpenedAndClosedOnce(t, p)
 	if lc.finished() >= p {
 		t.Errorf("Finish called %d times, but the failed subtask must not finish", lc.finished())
@@ -611,5 +611,5 @@ func TestReduceErrorFailsTheJob(t *testing.T) {
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("Execute: %v, want %v", err, errBoom)
 	}
-	wantErrorContains(t, err, `"reducer"`)
+	wantSubtaskFailure(t, err, "reducer", 2)
 }

@@ -85,7 +85,7 @@ func TestTaskClosesEverything(t *testing.T) {
 		fn := &closeCounter{failAt: 30000}
 		job := deploy(t, build(50000, fn))
 		err := job.Run(context.Background())
-		if err == nil || err.Error() != `operator "Process" (subtask 1/2): boom` && err.Error() != `operator "Process" (subtask 2/2): boom` {
+		if err == nil || err.Error() != `Process (1/2): boom` && err.Error() != `Process (2/2): boom` {
 			t.Fatalf("err = %v, want the Process operator's failure", err)
 		}
 		if fn.closed.Load() != fn.opened.Load() || fn.opened.Load() == 0 {

@@ -179,7 +179,8 @@ func (w *Worker) Run(ctx context.Context, a Assignment) error {
 		d.Checkpoints = w.opts.Checkpoints
 		t, err := task.New(gctx, d)
 		if err != nil {
-			return fmt.Errorf("worker: %s: deploy %q (subtask %d): %w", w.id, d.Vertex.Name(), d.Subtask, err)
+			// err names the subtask (a *task.Error or an *operator.Error).
+			return fmt.Errorf("worker: %s: deploy: %w", w.id, err)
 		}
 		tasks[checkpoint.TaskID{Vertex: d.Vertex.ID, Subtask: d.Subtask}] = t
 		list = append(list, t)

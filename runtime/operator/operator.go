@@ -131,7 +131,15 @@ type Context struct {
 	Coordinator CoordinatorGateway
 }
 
-// Error is the failure of one operator in one subtask.
+// SubtaskName names one subtask the way Flink does: the operator's (or the
+// task's) name, then the subtask's index from 1 and the parallelism, as in
+// "count (2/4)". subtask is the 0-based index.
+func SubtaskName(name string, subtask, parallelism int) string {
+	return fmt.Sprintf("%s (%d/%d)", name, subtask+1, parallelism)
+}
+
+// Error is the failure of one operator in one subtask. Its message is the
+// subtask's name and the cause: "count (2/4): division by zero".
 type Error struct {
 	Operator    string
 	Subtask     int // 0-based
@@ -142,10 +150,18 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("operator %q (subtask %d/%d): %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
+	return SubtaskName(e.Operator, e.Subtask, e.Parallelism) + ": " + errText(e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// errText is err's message, or a placeholder that says there was none.
+func errText(err error) string {
+	if err == nil {
+		return "failed without an error"
+	}
+	return err.Error()
+}
 
 // Fail attributes err to the operator of c, unless it already names an
 // operator (it came from further down the chain).

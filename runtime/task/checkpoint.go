@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/runnel-io/runnel/runtime/checkpoint"
@@ -299,7 +300,7 @@ func (t *Task) triggered(b *network.Barrier) error {
 		// The task has ended its outputs (after a stop or the final
 		// checkpoint): it cannot take part, and says so rather than let the
 		// checkpoint wait for its timeout.
-		t.d.Checkpoints.Reporter.Decline(b.ID, t.taskID(), fmt.Errorf("task: %s (subtask %d) has ended", t.name, t.d.Subtask))
+		t.d.Checkpoints.Reporter.Decline(b.ID, t.taskID(), errors.New("task: the subtask has ended its output"))
 		return nil
 	}
 	t.align.last = b.ID

@@ -110,7 +110,9 @@ type Task struct {
 	suspended int64
 }
 
-// Error is a task's failure that no operator is to blame for.
+// Error is a task's failure that no operator is to blame for. Its message
+// is the subtask's name (operator.SubtaskName of the chain's name) and the
+// cause: "Source: numbers -> parse (1/2): ...".
 type Error struct {
 	Task        string
 	Subtask     int
@@ -119,7 +121,11 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("task %q (subtask %d/%d): %v", e.Task, e.Subtask+1, e.Parallelism, e.Err)
+	cause := "failed without an error"
+	if e.Err != nil {
+		cause = e.Err.Error()
+	}
+	return operator.SubtaskName(e.Task, e.Subtask, e.Parallelism) + ": " + cause
 }
 
 func (e *Error) Unwrap() error { return e.Err }
