@@ -103,7 +103,15 @@ func (e *Edge) String() string {
 	return fmt.Sprintf("%s -[%s]-> %s", e.Source, kind, e.Target)
 }
 
-func (n *Node) String() string { return fmt.Sprintf("%q", n.Name) }
+// String names the operator in messages: its name, quoted, and its UID if
+// it has one, as in `"count" (uid count)`. Never its ID: a hash that no
+// user wrote.
+func (n *Node) String() string {
+	if n.UID == "" {
+		return fmt.Sprintf("%q", n.Name)
+	}
+	return fmt.Sprintf("%q (uid %s)", n.Name, n.UID)
+}
 
 // StreamGraph is the user's dataflow, operator by operator.
 type StreamGraph struct {
@@ -172,7 +180,7 @@ func (g *StreamGraph) Validate() error {
 		}
 		if n.UID != "" {
 			if other, dup := uids[n.UID]; dup {
-				errs = append(errs, fmt.Errorf("graph: operators %s and %s have the same UID %q", other, n, n.UID))
+				errs = append(errs, fmt.Errorf("graph: operators %q and %q have the same UID %q", other.Name, n.Name, n.UID))
 			}
 			uids[n.UID] = n
 		}

@@ -157,7 +157,7 @@ func TestValidateNamesProblems(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{`"src" and "m" have the same UID "x"`, `operator "m": keygroup: parallelism 2`, `"src" is not parallel`} {
+	for _, want := range []string{`"src" and "m" have the same UID "x"`, `operator "m" (uid x): keygroup: parallelism 2`, `"src" (uid x) is not parallel`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
