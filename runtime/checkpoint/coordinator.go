@@ -292,7 +292,23 @@ func (c *Coordinator) Decline(now, id int64, task TaskID, reason error) {
 	if reason == nil {
 		reason = errNoReason
 	}
-	c.abort(now, p, newReason(ErrDeclined, reason, "%s declined by task %v", p.name(), task), true)
+	c.abort(now, p, newReason(ErrDeclined, reason, "%s declined by %s", p.name(), c.x.taskName(task)), true)
+	c.completeReady(now)
+}
+
+// Fail aborts checkpoint id because the driver could not carry it out: it
+// could not begin its storage location, or an operator coordinator could
+// not snapshot its state. Like a decline, which the driver makes on no
+// task's behalf, it counts against Config.TolerableFailures.
+func (c *Coordinator) Fail(now, id int64, reason error) {
+	p := c.collecting(id)
+	if p == nil {
+		return
+	}
+	if reason == nil {
+		reason = errNoReason
+	}
+	c.abort(now, p, newReason(ErrDeclined, reason, "%s failed", p.name()), true)
 	c.completeReady(now)
 }
 

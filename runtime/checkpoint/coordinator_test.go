@@ -70,11 +70,11 @@ func TestNewRejectsInvalidJob(t *testing.T) {
 	}{
 		{checkpoint.Job{}, "checkpoint: invalid job: no tasks"},
 		{checkpoint.Job{Tasks: []checkpoint.TaskID{t0, t0}, Sources: []checkpoint.TaskID{t0}},
-			"checkpoint: invalid job: task {0 0} listed twice"},
-		{checkpoint.Job{Tasks: []checkpoint.TaskID{{Vertex: -1}}}, "checkpoint: invalid job: task {-1 0} has a negative index"},
+			"checkpoint: invalid job: vertex 0 subtask 0 listed twice"},
+		{checkpoint.Job{Tasks: []checkpoint.TaskID{{Vertex: -1}}}, "checkpoint: invalid job: vertex -1 subtask 0 has a negative index"},
 		{checkpoint.Job{Tasks: []checkpoint.TaskID{t0}}, "checkpoint: invalid job: no sources"},
 		{checkpoint.Job{Tasks: []checkpoint.TaskID{t0}, Sources: []checkpoint.TaskID{{Vertex: 1}}},
-			"checkpoint: invalid job: source {1 0} is not a task"},
+			"checkpoint: invalid job: source vertex 1 subtask 0 is not a task"},
 		{checkpoint.Job{Tasks: []checkpoint.TaskID{t0}, Sources: []checkpoint.TaskID{t0}, Operators: []checkpoint.OperatorInfo{op("a"), op("a")}},
 			`checkpoint: invalid job: operator "a" listed twice`},
 		{checkpoint.Job{Tasks: []checkpoint.TaskID{t0}, Sources: []checkpoint.TaskID{t0}, Operators: []checkpoint.OperatorInfo{{ID: "a", Parallelism: 4, MaxParallelism: 2}}},
@@ -82,7 +82,7 @@ func TestNewRejectsInvalidJob(t *testing.T) {
 		{checkpoint.Job{Tasks: []checkpoint.TaskID{t0}, Sources: []checkpoint.TaskID{t0}, Operators: []checkpoint.OperatorInfo{op("a")}, Coordinators: []string{"b"}},
 			`checkpoint: invalid job: coordinator "b" is not an operator`},
 		{checkpoint.Job{Tasks: []checkpoint.TaskID{t0}, Sources: []checkpoint.TaskID{t0}, Operators: []checkpoint.OperatorInfo{op("a")}, Coordinators: []string{"a", "a"}},
-			`checkpoint: invalid job: coordinator "a" listed twice`},
+			`checkpoint: invalid job: the coordinator of operator "a" listed twice`},
 	} {
 		_, err := checkpoint.New(checkpoint.Config{}, tc.job, 0)
 		if err == nil || err.Error() != tc.want || !errors.Is(err, checkpoint.ErrInvalidJob) {
@@ -111,13 +111,52 @@ func TestReasonsWrapSentinels(t *testing.T) {
 	if len(aborts) != 2 {
 		t.Fatalf("got %d aborts, want 2", len(aborts))
 	}
-	if r := aborts[0].Reason; r.Error() != "checkpoint: checkpoint 1 declined by task {1 0}: disk full" ||
+	if r := aborts[0].Reason; r.Error() != "checkpoint: checkpoint 1 declined by SINK (1/2): disk full" ||
 		!errors.Is(r, checkpoint.ErrDeclined) || !errors.Is(r, cause) {
 		t.Errorf("decline reason %q does not wrap ErrDeclined and the cause", r)
 	}
 	if r := aborts[1].Reason; r.Error() != "checkpoint: checkpoint 2 expired after 10m0s before all tasks acknowledged (1 of 3)" ||
 		!errors.Is(r, checkpoint.ErrExpired) {
 		t.Errorf("expiry reason %q does not wrap ErrExpired", r)
+	}
+}
+
+// The coordinator's reasons name a task the way Flink names a subtask,
+// by name, or by vertex where the job gave none, and never print a
+// TaskID's fields; a failure of the driver names no task.
+func TestReasonsNameTasks(t *testing.T) {
+	job := defaultSpec().job()
+	job.TaskNames = []string{"SRC"} // none for the sink's vertex
+	c, err := checkpoint.New(checkpoint.Config{TolerableFailures: 5}, job, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := c.TriggerCheckpoint(0)
+	c.Decline(1, id, checkpoint.TaskID{Vertex: 1, Subtask: 1}, nil)
+	id, _ = c.TriggerCheckpoint(2)
+	c.Acknowledge(3, id, checkpoint.TaskID{Vertex: 1, Subtask: 1}, map[string]checkpoint.SubtaskState{"src": {}})
+	id, _ = c.TriggerCheckpoint(4)
+	cause := errors.New("no space left")
+	c.Fail(5, id, cause)
+	var got []string
+	for _, a := range c.Ready() {
+		if a, ok := a.(checkpoint.Abort); ok {
+			got = append(got, a.Reason.Error())
+			if a.ID == id && (!errors.Is(a.Reason, checkpoint.ErrDeclined) || !errors.Is(a.Reason, cause)) {
+				t.Errorf("Fail's reason %q does not wrap ErrDeclined and the cause", a.Reason)
+			}
+		}
+	}
+	want := []string{
+		"checkpoint: checkpoint 1 declined by task 1 (2/2): no reason given",
+		`checkpoint: checkpoint 2: task 1 (2/2) acknowledged state of operator "SRC", which has parallelism 1`,
+		"checkpoint: checkpoint 3 failed: no space left",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("abort reasons:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s := (checkpoint.TaskID{Vertex: 2, Subtask: 3}).String(); s != "vertex 2 subtask 3" {
+		t.Errorf("TaskID.String() = %q", s)
 	}
 }
 
@@ -273,8 +312,10 @@ func runRandom(t *testing.T, seed uint64, steps int, seen map[string]int) {
 				}
 				h.ackCoord(now, pickID(), op)
 			}
-		case r < 690:
+		case r < 680:
 			h.decline(now, pickID(), pickTask(), errors.New("snapshot failed"))
+		case r < 690:
+			h.fail(now, pickID(), errors.New("storage failed"))
 		case r < 820:
 			var writing []int64
 			for id, s := range h.ids {
@@ -348,11 +389,14 @@ func (s jobSpec) job() checkpoint.Job {
 				job.Sources = append(job.Sources, task)
 			}
 		}
-		for _, op := range ops {
+		names := make([]string, len(ops))
+		for i, op := range ops {
+			names[i] = strings.ToUpper(op)
 			job.Operators = append(job.Operators, checkpoint.OperatorInfo{
-				ID: op, Name: strings.ToUpper(op), Parallelism: s.par[v], MaxParallelism: 128,
+				ID: op, Name: names[i], Parallelism: s.par[v], MaxParallelism: 128,
 			})
 		}
+		job.TaskNames = append(job.TaskNames, strings.Join(names, " -> "))
 	}
 	return job
 }
@@ -477,6 +521,10 @@ func (h *harness) ackCoord(now, id int64, op string) []checkpoint.Action {
 
 func (h *harness) decline(now, id int64, task checkpoint.TaskID, reason error) []checkpoint.Action {
 	return h.step("decline", now, func() { h.c.Decline(now, id, task, reason) })
+}
+
+func (h *harness) fail(now, id int64, reason error) []checkpoint.Action {
+	return h.step("fail", now, func() { h.c.Fail(now, id, reason) })
 }
 
 func (h *harness) written(now, id int64, location string, err error) []checkpoint.Action {

@@ -15,8 +15,9 @@
 //
 //	collecting  waits for every task and coordinator; the timeout runs
 //	            → writing, emitting WriteMetadata, once all acknowledged
-//	            → Abort on a decline, an invalid acknowledgement, the
-//	              timeout, subsumption, Restart or Stop
+//	            → Abort on a decline, a failure of the driver (Fail), an
+//	              invalid acknowledgement, the timeout, subsumption,
+//	              Restart or Stop
 //	writing     → durable on a successful MetadataWritten
 //	            → Abort on a failed one, subsumption, Restart or Stop
 //	durable     → Complete once every older pending checkpoint has ended
@@ -59,11 +60,12 @@
 //     checkpoint, and at most NumRetained checkpoints are retained
 //     (retained.txt).
 //  8. FailJob comes right after the abort that makes more than
-//     TolerableFailures consecutive checkpoint failures (declined,
-//     expired, invalid acknowledgement, metadata not written), once until
-//     Restart; savepoints, subsumed checkpoints and aborts by Restart or
-//     Stop do not count, a completed checkpoint resets the count
-//     (timeout.txt, decline.txt, metadata.txt).
+//     TolerableFailures consecutive checkpoint failures (declined by a
+//     task or failed by the driver, expired, invalid acknowledgement,
+//     metadata not written), once until Restart; savepoints, subsumed
+//     checkpoints and aborts by Restart or Stop do not count, a completed
+//     checkpoint resets the count (timeout.txt, decline.txt,
+//     metadata.txt).
 //  9. A checkpoint still collecting acknowledgements at a Tick at or after
 //     its trigger time plus Timeout is aborted; Tick before NextDeadline
 //     does nothing (timeout.txt; TestRandomized).

@@ -30,8 +30,9 @@ var (
 	// ErrExpired: the checkpoint was not acknowledged within
 	// Config.Timeout.
 	ErrExpired = errors.New("checkpoint: expired")
-	// ErrDeclined: a task declined the checkpoint. The Reason also wraps
-	// the task's error.
+	// ErrDeclined: a task declined the checkpoint, or the driver could
+	// not carry it out (Coordinator.Fail). The Reason also wraps the
+	// task's or the driver's error.
 	ErrDeclined = errors.New("checkpoint: declined")
 	// ErrInvalidAck: a task acknowledged state the coordinator cannot place
 	// (an unknown operator, a subtask out of range, a subtask reported

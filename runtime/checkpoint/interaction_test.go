@@ -40,6 +40,7 @@ package checkpoint_test
 //	                          "all": every task and coordinator not yet
 //	                          acknowledged by the script.
 //	decline ID TASK [reason=R]
+//	fail ID [reason=R]        Fail: the driver could not carry it out.
 //	written ID [loc=L] [err=E]
 //	                          MetadataWritten; the location defaults to
 //	                          /cp/ID, /sp/ID for savepoints.
@@ -169,6 +170,15 @@ func (s *scriptState) run(line int, cmdLine string) []string {
 			reason = errors.New(r)
 		}
 		acts = h.decline(s.now, s.id(pos[0], fail), s.task(pos[1], fail), reason)
+	case "fail":
+		if len(pos) != 1 {
+			return fail("fail needs an ID")
+		}
+		var reason error
+		if r, ok := kv["reason"]; ok {
+			reason = errors.New(r)
+		}
+		acts = h.fail(s.now, s.id(pos[0], fail), reason)
 	case "written":
 		if len(pos) != 1 {
 			return fail("written needs an ID")

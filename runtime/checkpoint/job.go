@@ -15,12 +15,28 @@ type TaskID struct {
 	Subtask int
 }
 
+// String names the subtask by its 0-based indexes, for messages that know
+// no better: the coordinator's messages name a task by its name and its
+// subtask by index+1 and parallelism, "count (2/4)", as Flink does (see
+// Job.TaskNames).
+func (t TaskID) String() string {
+	return fmt.Sprintf("vertex %d subtask %d", t.Vertex, t.Subtask)
+}
+
 // OperatorInfo describes one operator of the job, for the Metadata.
 type OperatorInfo struct {
 	// ID is the operator's stable ID; Name is for messages only.
 	ID, Name       string
 	Parallelism    int
 	MaxParallelism int
+}
+
+// label is the operator's name, or its ID if it has none.
+func (op OperatorInfo) label() string {
+	if op.Name == "" {
+		return op.ID
+	}
+	return op.Name
 }
 
 // Job is what the coordinator knows of the job it checkpoints. New copies
@@ -39,6 +55,10 @@ type Job struct {
 	// state of the operators of its chain, by operator ID, as subtask
 	// TaskID.Subtask of each.
 	Operators []OperatorInfo
+	// TaskNames[v], for messages only, is the name of vertex v's task (the
+	// names of its chain, "A -> B"); a vertex without one is called
+	// "task v".
+	TaskNames []string
 }
 
 // index is the validated Job with lookups by task and operator.
@@ -47,6 +67,27 @@ type index struct {
 	coords map[string]int // position in Job.Coordinators
 	ops    []OperatorInfo // sorted by ID
 	opIdx  map[string]int // position in ops
+	names  []string       // Job.TaskNames
+	par    map[int]int    // parallelism by vertex: its number of tasks
+}
+
+// taskName names task t for messages, the way Flink names a subtask:
+// "count (2/4)".
+func (x *index) taskName(t TaskID) string {
+	name := fmt.Sprintf("task %d", t.Vertex)
+	if t.Vertex < len(x.names) && x.names[t.Vertex] != "" {
+		name = x.names[t.Vertex]
+	}
+	return fmt.Sprintf("%s (%d/%d)", name, t.Subtask+1, x.par[t.Vertex])
+}
+
+// opName names the operator with ID id for messages: by its name (its ID
+// if it has none, or is not one of the job's).
+func (x *index) opName(id string) string {
+	if i, ok := x.opIdx[id]; ok {
+		return fmt.Sprintf("%q", x.ops[i].label())
+	}
+	return fmt.Sprintf("with ID %q", id)
 }
 
 func newIndex(job Job) (*index, error) {
@@ -55,18 +96,21 @@ func newIndex(job Job) (*index, error) {
 		coords: make(map[string]int, len(job.Coordinators)),
 		ops:    slices.Clone(job.Operators),
 		opIdx:  make(map[string]int, len(job.Operators)),
+		names:  slices.Clone(job.TaskNames),
+		par:    map[int]int{},
 	}
 	if len(job.Tasks) == 0 {
 		return nil, fmt.Errorf("%w: no tasks", ErrInvalidJob)
 	}
 	for i, t := range job.Tasks {
 		if t.Vertex < 0 || t.Subtask < 0 {
-			return nil, fmt.Errorf("%w: task %v has a negative index", ErrInvalidJob, t)
+			return nil, fmt.Errorf("%w: %v has a negative index", ErrInvalidJob, t)
 		}
 		if _, dup := x.tasks[t]; dup {
-			return nil, fmt.Errorf("%w: task %v listed twice", ErrInvalidJob, t)
+			return nil, fmt.Errorf("%w: %v listed twice", ErrInvalidJob, t)
 		}
 		x.tasks[t] = i
+		x.par[t.Vertex]++
 	}
 	if len(job.Sources) == 0 {
 		return nil, fmt.Errorf("%w: no sources", ErrInvalidJob)
@@ -82,10 +126,10 @@ func newIndex(job Job) (*index, error) {
 			return nil, fmt.Errorf("%w: operator %q has no ID", ErrInvalidJob, op.Name)
 		}
 		if _, dup := x.opIdx[op.ID]; dup {
-			return nil, fmt.Errorf("%w: operator %q listed twice", ErrInvalidJob, op.ID)
+			return nil, fmt.Errorf("%w: operator %q listed twice", ErrInvalidJob, op.label())
 		}
 		if err := keygroup.Validate(op.MaxParallelism, op.Parallelism); err != nil {
-			return nil, fmt.Errorf("%w: operator %q: %w", ErrInvalidJob, op.ID, err)
+			return nil, fmt.Errorf("%w: operator %q: %w", ErrInvalidJob, op.label(), err)
 		}
 		x.opIdx[op.ID] = i
 	}
@@ -94,7 +138,7 @@ func newIndex(job Job) (*index, error) {
 			return nil, fmt.Errorf("%w: coordinator %q is not an operator", ErrInvalidJob, id)
 		}
 		if _, dup := x.coords[id]; dup {
-			return nil, fmt.Errorf("%w: coordinator %q listed twice", ErrInvalidJob, id)
+			return nil, fmt.Errorf("%w: the coordinator of operator %s listed twice", ErrInvalidJob, x.opName(id))
 		}
 		x.coords[id] = i
 	}

@@ -80,11 +80,12 @@ func (p *pending) checkStates(x *index, task TaskID, states map[string]SubtaskSt
 		i, ok := x.opIdx[id]
 		switch {
 		case !ok:
-			return fmt.Errorf("task %v acknowledged state of unknown operator %q", task, id)
+			return fmt.Errorf("%s acknowledged state of an unknown operator (ID %q)", x.taskName(task), id)
 		case task.Subtask >= x.ops[i].Parallelism:
-			return fmt.Errorf("task %v acknowledged state of operator %q, which has parallelism %d", task, id, x.ops[i].Parallelism)
+			return fmt.Errorf("%s acknowledged state of operator %s, which has parallelism %d", x.taskName(task), x.opName(id), x.ops[i].Parallelism)
 		case p.filled[i][task.Subtask]:
-			return fmt.Errorf("task %v acknowledged state of operator %q subtask %d, which another task acknowledged", task, id, task.Subtask)
+			return fmt.Errorf("%s acknowledged state of operator %s (%d/%d), which another task acknowledged",
+				x.taskName(task), x.opName(id), task.Subtask+1, x.ops[i].Parallelism)
 		}
 	}
 	return nil
