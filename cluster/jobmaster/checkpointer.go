@@ -30,8 +30,11 @@ type TaskGateway interface {
 // it: the stream node it belongs to, its operator ID and the vertex whose
 // subtasks run the operator.
 type OperatorCoordinator struct {
-	Node        int
-	OperatorID  string
+	Node       int
+	OperatorID string
+	// Name is how messages name the operator: its name and UID
+	// (graph.Node's String).
+	Name        string
 	Vertex      int
 	Parallelism int
 	Factory     operator.CoordinatorFactory
@@ -220,7 +223,7 @@ func (c *Checkpointer) answer(id int64, r savepointResult) {
 func (c *Checkpointer) trigger(ctx context.Context, a checkpoint.Trigger) {
 	loc, err := c.storage.Begin(ctx, c.jobID, a.ID, a.Options)
 	if err != nil {
-		c.coord.Decline(c.now(), a.ID, c.job.Sources[0], fmt.Errorf("jobmaster: checkpoint %d: %w", a.ID, err))
+		c.coord.Fail(c.now(), a.ID, err)
 		return
 	}
 	c.mu.Lock()
@@ -234,12 +237,12 @@ func (c *Checkpointer) trigger(ctx context.Context, a checkpoint.Trigger) {
 	for _, oc := range c.opCoord {
 		r, ok := c.running[oc.Node]
 		if !ok {
-			c.coord.Decline(c.now(), a.ID, c.job.Sources[0], fmt.Errorf("jobmaster: coordinator of operator %s is not running", oc.OperatorID))
+			c.coord.Fail(c.now(), a.ID, fmt.Errorf("jobmaster: the coordinator of operator %s is not running", oc.Name))
 			return
 		}
 		data, err := r.SnapshotState(a.ID)
 		if err != nil {
-			c.coord.Decline(c.now(), a.ID, c.job.Sources[0], fmt.Errorf("jobmaster: coordinator of operator %s: %w", oc.OperatorID, err))
+			c.coord.Fail(c.now(), a.ID, fmt.Errorf("jobmaster: the coordinator of operator %s: %w", oc.Name, err))
 			return
 		}
 		c.coord.AckCoordinator(c.now(), a.ID, oc.OperatorID, data)
@@ -320,13 +323,13 @@ func (c *Checkpointer) startAttempt(gw TaskGateway) error {
 		}
 		r, err := oc.Factory(coordContext{c: c, oc: oc}, restored)
 		if err != nil {
-			return fmt.Errorf("jobmaster: coordinator of operator %s: %w", oc.OperatorID, err)
+			return fmt.Errorf("jobmaster: create the coordinator of operator %s: %w", oc.Name, err)
 		}
 		c.running[oc.Node] = r
 	}
 	for _, oc := range c.opCoord {
 		if err := c.running[oc.Node].Start(); err != nil {
-			return fmt.Errorf("jobmaster: start coordinator of operator %s: %w", oc.OperatorID, err)
+			return fmt.Errorf("jobmaster: start the coordinator of operator %s: %w", oc.Name, err)
 		}
 	}
 	return nil
@@ -348,11 +351,15 @@ func (c *Checkpointer) EndAttempt(ctx context.Context, reason error, restart boo
 }
 
 func (c *Checkpointer) closeCoordinators() {
-	for n, r := range c.running {
-		if err := r.Close(); err != nil {
-			c.log.Warn("closing an operator coordinator", "node", n, "error", err)
+	for _, oc := range c.opCoord {
+		r, ok := c.running[oc.Node]
+		if !ok {
+			continue
 		}
-		delete(c.running, n)
+		if err := r.Close(); err != nil {
+			c.log.Warn("closing an operator coordinator", "operator", oc.Name, "error", err)
+		}
+		delete(c.running, oc.Node)
 	}
 }
 
@@ -425,7 +432,7 @@ type coordContext struct {
 
 func (x coordContext) SendEvent(subtask int, event []byte) error {
 	if subtask < 0 || subtask >= x.oc.Parallelism {
-		return fmt.Errorf("jobmaster: operator %s has no subtask %d", x.oc.OperatorID, subtask)
+		return fmt.Errorf("jobmaster: operator %s has no subtask %d: its parallelism is %d", x.oc.Name, subtask, x.oc.Parallelism)
 	}
 	if x.c.gateway == nil {
 		return errors.New("jobmaster: no tasks are running")
@@ -440,6 +447,7 @@ func (x coordContext) Parallelism() int { return x.oc.Parallelism }
 type subtaskGateway struct {
 	c       *Checkpointer
 	node    int
+	name    string // the operator's, for messages
 	subtask int
 }
 
@@ -451,7 +459,7 @@ func (g subtaskGateway) SendEvent(event []byte) error {
 		}
 		if err := r.HandleEventFromOperator(g.subtask, event); err != nil {
 			select {
-			case g.c.failed <- fmt.Errorf("jobmaster: coordinator of node %d: %w", g.node, err):
+			case g.c.failed <- fmt.Errorf("jobmaster: the coordinator of operator %s: %w", g.name, err):
 			default:
 			}
 		}
@@ -468,7 +476,7 @@ func (c *Checkpointer) Gateways() map[int][]operator.CoordinatorGateway {
 	for _, oc := range c.opCoord {
 		list := make([]operator.CoordinatorGateway, oc.Parallelism)
 		for s := range list {
-			list[s] = subtaskGateway{c: c, node: oc.Node, subtask: s}
+			list[s] = subtaskGateway{c: c, node: oc.Node, name: oc.Name, subtask: s}
 		}
 		gws[oc.Node] = list
 	}

@@ -39,6 +39,9 @@ type TaskManagerLostError struct {
 }
 
 func (e *TaskManagerLostError) Error() string {
+	if e.Reason == nil {
+		return fmt.Sprintf("TaskManager %s is lost", e.TaskManager)
+	}
 	return fmt.Sprintf("TaskManager %s is lost: %v", e.TaskManager, e.Reason)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/graph"
@@ -29,7 +30,7 @@ type Restore struct {
 func ReadRestore(ctx context.Context, st storage.Storage, location string, jg *graph.JobGraph, allowNonRestored bool,
 	want func(vertex, subtask int) bool) (*Restore, error) {
 	if st == nil {
-		return nil, NonRecoverable(fmt.Errorf("jobmaster: restoring from %s needs checkpoint storage (state.checkpoints.dir)", location))
+		return nil, NonRecoverable(fmt.Errorf("jobmaster: restoring from %s needs checkpoint storage (%s)", location, config.CheckpointsDir.Key()))
 	}
 	md, loc, err := st.ReadMetadata(ctx, location)
 	if err != nil {
@@ -58,14 +59,6 @@ func RestoreFailure(err error) error {
 
 // errIncompatible marks a snapshot that does not fit the job.
 var errIncompatible = errors.New("jobmaster: the snapshot does not fit the job")
-
-// operatorName names n for a user: its name, and its UID if it has one.
-func operatorName(n *graph.Node) string {
-	if n.UID != "" {
-		return fmt.Sprintf("%q (uid %s)", n.Name, n.UID)
-	}
-	return fmt.Sprintf("%q", n.Name)
-}
 
 // BuildRestore reads the snapshot md at location and redistributes it over
 // the subtasks of jg, whose parallelism may differ from the snapshot's:
@@ -103,7 +96,7 @@ func BuildRestoreFor(ctx context.Context, st storage.Storage, md *checkpoint.Met
 			}
 			maxP := jg.Stream.MaxParallelismOf(n)
 			if err := restoreOperator(&read, op, v, maxP, r.Tasks[v.ID], want); err != nil {
-				return nil, fmt.Errorf("jobmaster: operator %s: %w", operatorName(n), err)
+				return nil, fmt.Errorf("jobmaster: operator %s: %w", n, err)
 			}
 		}
 	}
@@ -120,8 +113,12 @@ func CheckRestore(md *checkpoint.Metadata, location string, jg *graph.JobGraph, 
 	}
 	for _, op := range md.Operators {
 		if !ids[op.ID] && !allowNonRestored && hasState(op) {
-			return NonRecoverable(fmt.Errorf("%w: the snapshot at %s has state for operator %q (ID %s), which the job does not have; "+
-				"allow non-restored state (--allowNonRestoredState) to start without it", errIncompatible, location, op.Name, op.ID))
+			// The snapshot does not keep UIDs, and the operator's ID is a
+			// hash that no user wrote: its name is what there is to say.
+			return NonRecoverable(fmt.Errorf("%w: the snapshot at %s has state for operator %q, which the job does not have "+
+				"(an operator keeps its state across versions of a job through its UID); "+
+				"allow non-restored state (--allowNonRestoredState, %s) to start without it",
+				errIncompatible, location, op.Name, config.SavepointIgnoreUnclaimedState.Key()))
 		}
 	}
 	return nil
@@ -159,7 +156,7 @@ func restoreOperator(read *reader, op *checkpoint.OperatorState, v *graph.Vertex
 		}
 		snap := &state.OperatorSnapshot{}
 		if err := snap.UnmarshalBinary(data); err != nil {
-			return fmt.Errorf("operator state of subtask %d: %w", i, err)
+			return fmt.Errorf("the operator state of its subtask %d/%d: %w", i+1, len(op.Subtasks), err)
 		}
 		old[i], any = snap, true
 	}
@@ -228,6 +225,7 @@ func CheckpointJob(id string, jg *graph.JobGraph) (checkpoint.Job, []OperatorCoo
 	cj := checkpoint.Job{ID: id}
 	var coords []OperatorCoordinator
 	for _, v := range jg.Vertices {
+		cj.TaskNames = append(cj.TaskNames, v.Name())
 		for s := range v.Parallelism {
 			t := checkpoint.TaskID{Vertex: v.ID, Subtask: s}
 			cj.Tasks = append(cj.Tasks, t)
@@ -242,7 +240,7 @@ func CheckpointJob(id string, jg *graph.JobGraph) (checkpoint.Job, []OperatorCoo
 			})
 			if n.Coordinator != nil {
 				coords = append(coords, OperatorCoordinator{
-					Node: n.ID, OperatorID: opID, Vertex: v.ID, Parallelism: v.Parallelism, Factory: n.Coordinator,
+					Node: n.ID, OperatorID: opID, Name: n.String(), Vertex: v.ID, Parallelism: v.Parallelism, Factory: n.Coordinator,
 				})
 			}
 		}

@@ -50,8 +50,9 @@ func TestRestoreRejectsStateOfOperatorsTheJobLacks(t *testing.T) {
 		Subtasks: []checkpoint.SubtaskState{{Operator: checkpoint.StateHandle{Path: "x", Size: 1}}},
 	}}}
 	_, err := jobmaster.BuildRestore(context.Background(), nil, md, "/sp", jg, false)
-	if err == nil || !strings.Contains(err.Error(), "0123456789abcdef") || !strings.Contains(err.Error(), "allowNonRestoredState") {
-		t.Fatalf("error %v, want one naming the operator and --allowNonRestoredState", err)
+	if err == nil || !strings.Contains(err.Error(), `operator "gone"`) || !strings.Contains(err.Error(), "allowNonRestoredState") ||
+		strings.Contains(err.Error(), "0123456789abcdef") {
+		t.Fatalf("error %v, want one naming the operator by its name, not its ID, and --allowNonRestoredState", err)
 	}
 	r, err := jobmaster.BuildRestore(context.Background(), nil, md, "/sp", jg, true)
 	if err != nil {
