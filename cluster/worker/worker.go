@@ -210,7 +210,7 @@ func (w *Worker) Run(ctx context.Context, a Assignment) error {
 			defer watchers.Done()
 			select {
 			case <-r.Failed():
-				cancel(fmt.Errorf("worker: %s: input channel %v from worker %s: %w", w.id, r.id, r.from, r.Err()))
+				cancel(fmt.Errorf("worker: %s: the channel %s from worker %s: %w", w.id, r.name, r.from, r.Err()))
 			case <-stop:
 			case <-actx.Done():
 			}
@@ -245,12 +245,12 @@ func (w *Worker) check(a Assignment) error {
 	}
 	for _, v := range jg.Vertices {
 		if len(a.Subtasks[v.ID]) != v.Parallelism {
-			return fmt.Errorf("worker: the assignment places %d subtasks of task %d (%q), its parallelism is %d",
-				len(a.Subtasks[v.ID]), v.ID, v.Name(), v.Parallelism)
+			return fmt.Errorf("worker: the assignment places %d subtasks of task %q, its parallelism is %d",
+				len(a.Subtasks[v.ID]), v.Name(), v.Parallelism)
 		}
 		for s, id := range a.Subtasks[v.ID] {
 			if _, ok := a.Workers[id]; !ok && id != w.id {
-				return fmt.Errorf("worker: subtask %d of task %d (%q) is placed on worker %q, which has no address", s, v.ID, v.Name(), id)
+				return fmt.Errorf("worker: %s is placed on worker %q, which has no address", operator.SubtaskName(v.Name(), s, v.Parallelism), id)
 			}
 		}
 	}
@@ -272,8 +272,16 @@ type attempt struct {
 // receiver is a remote input channel of a local gate.
 type receiver struct {
 	*tcp.Receiver
-	id   tcp.ChannelID
+	name string // for messages: channelName
 	from string // the producer's worker
+}
+
+// channelName names the channel of edge e from subtask producer of its
+// source's vertex to subtask consumer of its target's, for messages:
+// "numbers (1/2) -> count (2/4)".
+func channelName(jg *graph.JobGraph, e *graph.Edge, producer, consumer int) string {
+	pv, cv := jg.VertexOf[e.Source.ID], jg.VertexOf[e.Target.ID]
+	return operator.SubtaskName(pv.Name(), producer, pv.Parallelism) + " -> " + operator.SubtaskName(cv.Name(), consumer, cv.Parallelism)
 }
 
 // release unregisters the remote input channels, so that nothing more is
@@ -342,7 +350,7 @@ func (w *Worker) wire(ctx context.Context, a Assignment, at *attempt) ([]task.De
 					if err != nil {
 						return nil, fmt.Errorf("worker: %s: %w", w.id, err)
 					}
-					at.receivers = append(at.receivers, receiver{Receiver: r, id: id, from: a.Subtasks[pv.ID][c.Producer]})
+					at.receivers = append(at.receivers, receiver{Receiver: r, name: channelName(jg, c.Edge, c.Producer, s), from: a.Subtasks[pv.ID][c.Producer]})
 				}
 			}
 			deps[v.ID][s] = d
@@ -362,7 +370,7 @@ func (w *Worker) wire(ctx context.Context, a Assignment, at *attempt) ([]task.De
 				for i, c := range consumers {
 					if local(cv, c) {
 						if targets[i] = channelOf[key{e, s, c}]; targets[i] == nil {
-							return nil, fmt.Errorf("worker: %s: edge %v: no channel from subtask %d to consumer %d", w.id, e, s, c)
+							return nil, fmt.Errorf("worker: %s: edge %v: no local channel %s", w.id, e, channelName(jg, e, s, c))
 						}
 						continue
 					}
@@ -370,7 +378,7 @@ func (w *Worker) wire(ctx context.Context, a Assignment, at *attempt) ([]task.De
 					id := tcp.ChannelID{Job: job, Edge: w.edgeIndex[e], Producer: s, Consumer: c}
 					snd, err := w.client.Sender(ctx, a.Workers[peer], id)
 					if err != nil {
-						return nil, fmt.Errorf("worker: %s: open channel %v to worker %s at %s: %w", w.id, id, peer, a.Workers[peer], err)
+						return nil, fmt.Errorf("worker: %s: open the channel %s to worker %s at %s: %w", w.id, channelName(jg, e, s, c), peer, a.Workers[peer], err)
 					}
 					targets[i] = snd
 				}

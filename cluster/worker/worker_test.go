@@ -279,7 +279,8 @@ func TestConsumerServerClosedFailsProducer(t *testing.T) {
 	if errs[0] == nil || !strings.Contains(errs[0].Error(), b.addr) {
 		t.Errorf("producer's worker: %v; want an error naming %s", errs[0], b.addr)
 	}
-	if errs[1] == nil || !strings.HasPrefix(errs[1].Error(), "worker: b: input channel") || !errors.Is(errs[1], tcp.ErrClosed) {
+	if errs[1] == nil || !strings.HasPrefix(errs[1].Error(), "worker: b: the channel ") ||
+		!strings.Contains(errs[1].Error(), " (1/1) -> sink (1/1) from worker a: ") || !errors.Is(errs[1], tcp.ErrClosed) {
 		t.Errorf("consumer's worker: %v; want its input channel failed because its server closed", errs[1])
 	}
 }
