@@ -367,6 +367,9 @@ func (c *Core) SlotRequestFailed(now int64, n int, reason error) {
 		c.ignored++
 		return
 	}
+	if reason == nil {
+		reason = fmt.Errorf("jobmaster: a request for %d slots cannot be served", n)
+	}
 	c.fail(NonRecoverable(notEnoughSlots{reason}))
 }
 

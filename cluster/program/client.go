@@ -140,7 +140,7 @@ func (r *RemoteJob) result(res *rest.JobResult) error {
 		return fmt.Errorf("program: job %q (%s) was cancelled: %w", r.name, res.ID, context.Canceled)
 	}
 	msg := "unknown cause"
-	if res.FailureCause != nil {
+	if res.FailureCause != nil && res.FailureCause.StackTrace != "" {
 		msg = res.FailureCause.StackTrace
 	}
 	return fmt.Errorf("program: job %q (%s) failed: %w", r.name, res.ID, errors.New(msg))

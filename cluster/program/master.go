@@ -281,11 +281,11 @@ func (m *master) handle() {
 		return ok, nil
 	})
 	rpc.Handle(s, rpc.MethodSlotsLost, func(_ context.Context, r *rpc.SlotsLost) (*rpc.Empty, error) {
-		m.jm.SlotsLost(r.TaskManager, errors.New(r.Reason))
+		m.jm.SlotsLost(r.TaskManager, remoteError(r.Reason))
 		return ok, nil
 	})
 	rpc.Handle(s, rpc.MethodSlotRequestFailed, func(_ context.Context, r *rpc.SlotRequestFailed) (*rpc.Empty, error) {
-		m.jm.SlotRequestFailed(r.Slots, errors.New(r.Reason))
+		m.jm.SlotRequestFailed(r.Slots, remoteError(r.Reason))
 		return ok, nil
 	})
 	rpc.Handle(s, rpc.MethodRegisterWorker, func(_ context.Context, r *rpc.RegisterWorker) (*rpc.Empty, error) {
@@ -293,7 +293,11 @@ func (m *master) handle() {
 		return ok, nil
 	})
 	rpc.Handle(s, rpc.MethodWorkerExited, func(_ context.Context, r *rpc.WorkerExited) (*rpc.Empty, error) {
-		m.jm.WorkerLost(r.TaskManager, fmt.Errorf("the worker process on TaskManager %s ended: %s", r.TaskManager, r.Error))
+		err := fmt.Errorf("program: the worker process on TaskManager %s ended", r.TaskManager)
+		if r.Error != "" {
+			err = fmt.Errorf("%w: %s", err, r.Error)
+		}
+		m.jm.WorkerLost(r.TaskManager, err)
 		return ok, nil
 	})
 	rpc.Handle(s, rpc.MethodWorkerReport, func(ctx context.Context, r *rpc.WorkerReport) (*rpc.WorkerReportResult, error) {
@@ -350,12 +354,9 @@ func (m *master) reports(ctx context.Context, r *rpc.WorkerReport) (*rpc.WorkerR
 			m.jm.Deployed(r.TaskManager, x.Attempt)
 			continue
 		case rpc.ReportEnded:
-			var err error
-			if x.Error != "" {
-				err = errors.New(x.Error)
-				if x.NonRecoverable {
-					err = jobmaster.NonRecoverable(err)
-				}
+			err := remoteError(x.Error)
+			if x.NonRecoverable {
+				err = jobmaster.NonRecoverable(err) // nil stays nil
 			}
 			m.jm.TasksEnded(r.TaskManager, x.Attempt, err)
 			continue
@@ -376,7 +377,7 @@ func (m *master) reports(ctx context.Context, r *rpc.WorkerReport) (*rpc.WorkerR
 			case rpc.ReportAcknowledge:
 				rep.Acknowledge(x.CheckpointID, x.Task, x.States)
 			case rpc.ReportDecline:
-				rep.Decline(x.CheckpointID, x.Task, errors.New(x.Error))
+				rep.Decline(x.CheckpointID, x.Task, remoteError(x.Error))
 			default:
 				rep.Finished(x.Task)
 			}
@@ -662,4 +663,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// remoteError is the error another process reported as msg: nil if it
+// reported none, so that no message ends in an empty cause.
+func remoteError(msg string) error {
+	if msg == "" {
+		return nil
+	}
+	return errors.New(msg)
 }

@@ -365,7 +365,11 @@ func (r reporter) Acknowledge(id int64, t checkpoint.TaskID, states map[string]c
 }
 
 func (r reporter) Decline(id int64, t checkpoint.TaskID, reason error) {
-	r.h.reports.Add(rpc.Report{Kind: rpc.ReportDecline, Attempt: r.attempt, Task: t, CheckpointID: id, Error: reason.Error()})
+	msg := "" // the JobMaster's coordinator says that none was given
+	if reason != nil {
+		msg = reason.Error()
+	}
+	r.h.reports.Add(rpc.Report{Kind: rpc.ReportDecline, Attempt: r.attempt, Task: t, CheckpointID: id, Error: msg})
 }
 
 func (r reporter) Finished(t checkpoint.TaskID) {
