@@ -236,7 +236,11 @@ func describeTTL(c TTLConfig, ok bool) string {
 	if !ok {
 		return "none"
 	}
-	return fmt.Sprintf("%+v", c)
+	cleanup := "no incremental cleanup"
+	if c.CleanupIncrementally > 0 {
+		cleanup = fmt.Sprintf("incremental cleanup of %d entries per access", c.CleanupIncrementally)
+	}
+	return fmt.Sprintf("%v (%v, %v, %s)", c.TTL, c.Update, c.Visibility, cleanup)
 }
 
 // kindName describes a state kind with its type arguments for error

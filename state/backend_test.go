@@ -192,9 +192,9 @@ func TestGetterMismatch(t *testing.T) {
 		"other namespace": {second(GetValueState[int](b, Value[int]("count").WithTTL(ttl))),
 			`asked for as a ValueState[int] in namespace int`},
 		"no TTL": {second(GetValueState[VoidNamespace](b, Value[int]("count"))),
-			`state "count" has TTL {TTL:1m0s Update:OnCreateAndWrite Visibility:NeverReturnExpired CleanupIncrementally:0}, asked for with TTL none`},
+			`state "count" has TTL 1m0s (OnCreateAndWrite, NeverReturnExpired, no incremental cleanup), asked for with TTL none`},
 		"other TTL": {second(GetValueState[VoidNamespace](b, Value[int]("count").WithTTL(TTLConfig{TTL: time.Hour}))),
-			`asked for with TTL {TTL:1h0m0s`},
+			`asked for with TTL 1h0m0s (OnCreateAndWrite, NeverReturnExpired, no incremental cleanup)`},
 	}
 	for name, c := range cases {
 		if !errors.Is(c.err, ErrIncompatibleState) || !strings.Contains(c.err.Error(), c.want) {

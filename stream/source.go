@@ -689,7 +689,8 @@ func (r *genReader[T]) AddSplits(splits []genSplit) {
 		switch {
 		case sp.Step <= 0 || sp.Next < sp.First || (sp.Next-sp.First)%sp.Step != 0:
 			if r.err == nil {
-				r.err = fmt.Errorf("stream: generator source: split %+v is not a sequence of indices", sp)
+				r.err = fmt.Errorf("stream: generator source: a split of the indices from %d in steps of %d, next %d, is not a sequence of indices",
+					sp.First, sp.Step, sp.Next)
 			}
 		case !sp.done():
 			r.splits = append(r.splits, sp)

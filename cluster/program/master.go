@@ -128,7 +128,11 @@ func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger)
 	if serr := <-statusDone; serr != nil {
 		return fmt.Errorf("program: report the job's end to the Dispatcher: %w", serr)
 	}
-	log.Info("job ended", "state", m.currentState(), "error", err)
+	if err != nil {
+		log.Info("job ended", "state", m.currentState(), "error", err)
+	} else {
+		log.Info("job ended", "state", m.currentState())
+	}
 	return nil
 }
 

@@ -395,7 +395,7 @@ func (c committer) Commit(_ context.Context, cs []Committable) error {
 	var dirs []string
 	for _, cm := range cs {
 		if err := errors.Join(checkBucket(cm.Bucket), checkBucket(cm.Pending), checkBucket(cm.Final)); err != nil {
-			return fmt.Errorf("filesink: committing %+v in %s: %w", cm, c.dir, err)
+			return fmt.Errorf("filesink: committing %q (to %q, bucket %q) in %s: %w", cm.Pending, cm.Final, cm.Bucket, c.dir, err)
 		}
 		pending := filepath.Join(c.dir, filepath.FromSlash(cm.Pending))
 		final := filepath.Join(c.dir, filepath.FromSlash(cm.Final))
