@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,6 +134,7 @@ func TestBackPressure(t *testing.T) {
 }
 
 func testBackPressure(t *testing.T, producers, perChannel, segmentSize int) {
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(producers).SetNetworkBuffers(perChannel, segmentSize)
 	capacity, size := perChannel, segmentSize
 	if capacity == 0 {
@@ -179,11 +181,10 @@ func testBackPressure(t *testing.T, producers, perChannel, segmentSize int) {
 	}
 	sink.job = job
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- job.Run(ctx) }()
 	released, finished := false, false
-	defer func() { // on a failure of the test: stop the job
+	t.Cleanup(func() { // on a failure of the test: stop the job
 		if !released {
 			close(sink.release)
 		}
@@ -191,7 +192,7 @@ func testBackPressure(t *testing.T, producers, perChannel, segmentSize int) {
 		if !finished {
 			<-done
 		}
-	}()
+	})
 
 	// Phase 1: the sink holds its first record. Wait until the channels'
 	// queues are full and the source has stopped emitting (or ended); it
@@ -246,6 +247,7 @@ func testBackPressure(t *testing.T, producers, perChannel, segmentSize int) {
 // TestBackPressureCancel cancels a job whose producer is blocked on a full
 // channel: Run must return with the context's error.
 func TestBackPressureCancel(t *testing.T) {
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(1).SetNetworkBuffers(1, 256)
 	block := make(chan struct{})
 	src := Generate(env, Unbounded, func(i int64) (bpRecord, error) { return bpRecord{Seq: i, Data: bpPayload(i)}, nil })
@@ -256,7 +258,17 @@ func TestBackPressureCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- job.Run(ctx) }()
+	over := make(chan struct{})
+	go func() {
+		defer close(over)
+		done <- job.Run(ctx)
+	}()
+	var unblock sync.Once
+	t.Cleanup(func() { // also when the test stops half-way
+		cancel()
+		unblock.Do(func() { close(block) })
+		<-over
+	})
 	deadline := time.After(30 * time.Second)
 	for job.Metrics().QueuedBuffers < 1 {
 		select {
@@ -266,7 +278,7 @@ func TestBackPressureCancel(t *testing.T) {
 		}
 	}
 	cancel()
-	close(block)
+	unblock.Do(func() { close(block) })
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run after cancel = %v, want context.Canceled", err)
 	}
@@ -292,6 +304,7 @@ func (s blockingSink) Close() error     { return nil }
 // sending into a busy consumer: after Run returns, every segment is back in
 // its pool, also one a producer sent after its consumer had stopped.
 func TestCancelRecyclesEverySegment(t *testing.T) {
+	checkNoLeaks(t)
 	for i := range 20 {
 		env := NewEnvironment().SetParallelism(4).SetNetworkBuffers(1, 64)
 		src := Generate(env, Unbounded, func(i int64) (int64, error) { return i, nil })

@@ -192,6 +192,7 @@ func TestKeyedBroadcastRules(t *testing.T) {
 
 func bcExecute(t *testing.T, env *Environment) {
 	t.Helper()
+	checkNoLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := env.Execute(ctx, t.Name()); err != nil {
@@ -331,6 +332,7 @@ func (bcKeyedWriter) ProcessBroadcastElement(ctx *KeyedBroadcastContext[string],
 // the state as it was, in both variants; so does a state the stream did
 // not declare, or declared with other types.
 func TestBroadcastStateIsReadOnlyInProcessElement(t *testing.T) {
+	checkNoLeaks(t)
 	ops := map[string]error{
 		"Put": ErrReadOnlyBroadcastState, "PutAll": ErrReadOnlyBroadcastState, "Remove": ErrReadOnlyBroadcastState,
 		"Clear": ErrReadOnlyBroadcastState, "undeclared": ErrUndeclaredBroadcastState, "mistyped": state.ErrIncompatibleState,
@@ -384,6 +386,7 @@ func TestBroadcastStateIsReadOnlyInProcessElement(t *testing.T) {
 // descriptor, is reported when the job is built; a descriptor with a TTL
 // when the operator opens.
 func TestBroadcastDeclarationMistakes(t *testing.T) {
+	checkNoLeaks(t)
 	env := NewEnvironment()
 	Broadcast(FromSlice(env, []bcRule(nil)), BroadcastStateOf(bcRules), BroadcastStateOf(state.Map[int, int]("rules")), BroadcastStateDescriptor{})
 	_, err := env.StreamGraph()

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"context"
 	"errors"
 	"runtime"
 	"strings"
@@ -124,10 +123,7 @@ func TestConfigureCheckpointsAndRestarts(t *testing.T) {
 		}
 		return v, nil
 	}).Collect()
-	c, err := env.ExecuteAsync(context.Background(), "configured")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startJob(t, env, "configured")
 	if err := c.Wait(); err != nil {
 		t.Fatal(err)
 	}

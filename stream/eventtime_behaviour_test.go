@@ -116,6 +116,7 @@ type etJob struct {
 
 func etStart(t *testing.T, env *stream.Environment) *etJob {
 	t.Helper()
+	checkNoLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*etWait)
 	j := &etJob{done: make(chan error, 1)}
 	go func() { j.done <- env.Execute(ctx, t.Name()) }()
@@ -345,6 +346,7 @@ func TestEventTimeForMonotonousTimestamps(t *testing.T) {
 }
 
 func TestEventTimeStrategyErrorsAreExecuteErrors(t *testing.T) {
+	checkNoLeaks(t)
 	for name, strategy := range map[string]stream.WatermarkStrategy[int64]{
 		"negative delay":    stream.ForBoundedOutOfOrderness[int64](-time.Millisecond),
 		"zero idleness":     etPerEventStrategy().WithIdleness(0),
@@ -1152,6 +1154,7 @@ func sortedInts(s []int) []int {
 
 // TestSideOutputSameIDDifferentTypesIsAnExecuteError.
 func TestSideOutputSameIDDifferentTypesIsAnExecuteError(t *testing.T) {
+	checkNoLeaks(t)
 	env := stream.NewEnvironment().SetParallelism(1)
 	p := stream.Process(stream.FromSlice(env, []int{1}), stream.ProcessFunc[int, int](func(ctx *stream.Context, v int, out stream.Collector[int]) error {
 		out.Collect(v)

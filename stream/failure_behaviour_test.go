@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/runnel-io/runnel/runtime/operator"
 	"github.com/runnel-io/runnel/stream"
 )
@@ -27,7 +25,7 @@ func operatorError(t *testing.T, err error) *operator.Error {
 }
 
 func TestMapErrorNamesOperatorSubtaskAndCause(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(4)
 	nums := stream.Generate(env, 1000, func(i int64) (int64, error) { return i, nil })
 	stream.Map(nums, func(v int64) (int64, error) {
@@ -50,7 +48,7 @@ func TestMapErrorNamesOperatorSubtaskAndCause(t *testing.T) {
 }
 
 func TestFlatMapPanicFailsTheJob(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(4)
 	nums := stream.Generate(env, 1000, func(i int64) (int64, error) { return i, nil })
 	stream.FlatMap(nums, func(v int64, out stream.Collector[int64]) error {
@@ -72,7 +70,7 @@ func TestFlatMapPanicFailsTheJob(t *testing.T) {
 }
 
 func TestFilterAndProcessErrorsNameTheirOperator(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(2)
 	nums := stream.Generate(env, 100, func(i int64) (int64, error) { return i, nil })
 	kept := nums.Filter(func(v int64) (bool, error) {
@@ -106,7 +104,7 @@ func TestFilterAndProcessErrorsNameTheirOperator(t *testing.T) {
 // A failure in a downstream task must stop an unbounded upstream that is
 // blocked on back-pressure.
 func TestDownstreamFailureStopsABackPressuredSource(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(2).SetNetworkBuffers(1, 64)
 	nums := stream.Generate(env, stream.Unbounded, func(i int64) (int64, error) { return i, nil })
 	stream.Map(nums.Rebalance(), func(v int64) (int64, error) {
@@ -123,7 +121,7 @@ func TestDownstreamFailureStopsABackPressuredSource(t *testing.T) {
 }
 
 func TestFailingSink(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	const p = 3
 	env := newEnv(p)
 	sink := &recordingSink{failAt: 100}
@@ -154,7 +152,7 @@ func (failingSink) CreateWriter(context.Context, *stream.RuntimeContext) (stream
 }
 
 func TestSinkThatCannotCreateItsWriter(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(2)
 	stream.Generate(env, 10, func(i int64) (int64, error) { return i, nil }).SinkTo(failingSink{}, "no writer")
 	err := executeErr(t, env)
@@ -223,7 +221,7 @@ func TestFailingSource(t *testing.T) {
 		{"no reader", brokenSource{noReader: true}, []string{"boom"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			defer goleak.VerifyNone(t)
+			checkNoLeaks(t)
 			c.src.closed = new(atomic.Int64)
 			env := newEnv(2)
 			stream.FromSource[int64](env, c.src, stream.NoWatermarks[int64](), "broken source").Rebalance().Discard()
@@ -285,7 +283,7 @@ func (f *failingHooks) Close() error {
 func TestFailingLifecycleHooksFailTheJob(t *testing.T) {
 	for _, in := range []string{"open", "finish", "close"} {
 		t.Run(in, func(t *testing.T) {
-			defer goleak.VerifyNone(t)
+			checkNoLeaks(t)
 			env := newEnv(2)
 			lc := newLifecycle()
 			nums := stream.Generate(env, 100, func(i int64) (int64, error) { return i, nil })

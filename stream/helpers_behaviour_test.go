@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/runnel-io/runnel/stream"
 )
 
@@ -25,10 +27,23 @@ func newEnv(p int) *stream.Environment {
 	return stream.NewEnvironment().SetParallelism(p)
 }
 
+// checkNoLeaks fails the test if a goroutine that did not run when it was
+// called still runs once the test and its other cleanups are over: every
+// job must stop everything it started, whether it succeeded, failed or
+// was cancelled. The check is the test's own, so that a leak fails the
+// test that caused it and no other. Call it first.
+func checkNoLeaks(t *testing.T) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
+
 // execute runs env's job under the deadline and returns Execute's error. A
-// job still running at the deadline fails the test.
+// job still running at the deadline fails the test, and a goroutine of the
+// job that outlives the test fails it too (checkNoLeaks).
 func execute(t *testing.T, env *stream.Environment) error {
 	t.Helper()
+	checkNoLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	err := env.Execute(ctx, t.Name())

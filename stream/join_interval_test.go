@@ -217,6 +217,7 @@ func TestIntervalJoinCleansStateAndDropsLateRecords(t *testing.T) {
 // TestIntervalJoinNeedsTimestamps: a record without a timestamp fails
 // with an error naming the operator.
 func TestIntervalJoinNeedsTimestamps(t *testing.T) {
+	checkNoLeaks(t)
 	b := ijBounds{lower: -time.Millisecond, upper: time.Millisecond}
 	for _, side := range []string{"left", "right"} {
 		h := ijHarness(t, b, 0, 1, nil)
@@ -293,6 +294,7 @@ var ijRandomBounds = []ijBounds{
 // nested-loop join, at parallelism 1 and 4, for bounds on both sides of
 // zero, inclusive and exclusive.
 func TestIntervalJoinMatchesNestedLoops(t *testing.T) {
+	checkNoLeaks(t)
 	const delay = 5
 	left, right := ijStreams(42, 400, delay)
 	tsOf := func(r ijRec) int64 { return r.TS }

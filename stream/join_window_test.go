@@ -76,6 +76,7 @@ var wjLists = CoGroupFunc[wjRec, wjRec, string](func(l, r []wjRec, out Collector
 // results.
 func wjRun(t *testing.T, p int, left, right []wjRec, assigner window.Assigner[wjIn, window.TimeWindow], coGroup bool) []string {
 	t.Helper()
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(p)
 	l, r := wjSources(env, left, right, 0)
 	j := WindowJoin(l, r, wjKey, wjKey, assigner)
@@ -227,6 +228,7 @@ func wjReference(left, right []wjRec, a window.Assigner[wjIn, window.TimeWindow]
 // random out-of-order inputs with the nested-loop reference, at
 // parallelism 1 and 4.
 func TestWindowJoinMatchesNestedLoops(t *testing.T) {
+	checkNoLeaks(t)
 	cases := []struct {
 		name     string
 		assigner window.Assigner[wjIn, window.TimeWindow]
@@ -305,6 +307,7 @@ func (f wjOpens) CoGroup(l, r []wjRec, out Collector[string]) error {
 // TestWindowCoGroupOptions: the trigger and the evictor reach the window
 // operator, and the function's Open and Close are called per subtask.
 func TestWindowCoGroupOptions(t *testing.T) {
+	checkNoLeaks(t)
 	tumbling := window.TumblingEventTimeWindows[wjIn](10*time.Millisecond, 0)
 	left := []wjRec{{"a", "a1", 1}, {"a", "a2", 2}, {"a", "a3", 3}, {"a", "a4", 4}, {"a", "a20", 20}}
 	type joined = WindowJoined[string, wjRec, wjRec, window.TimeWindow]
@@ -361,8 +364,7 @@ func TestWindowJoinAllowedLateness(t *testing.T) {
 	j := WindowJoin(l, r, wjKey, wjKey, window.TumblingEventTimeWindows[wjIn](10*time.Millisecond, 0)).
 		AllowedLateness(15 * time.Millisecond)
 	wjStamp(JoinApply(j, wjPair).SetParallelism(2)).SinkTo(chanSink(fired), "fired")
-	done := make(chan error, 1)
-	go func() { done <- env.Execute(context.Background(), "window join lateness") }()
+	done := ended(startJob(t, env, "window join lateness"))
 	take := func(n int) []string {
 		t.Helper()
 		var got []string
@@ -395,6 +397,7 @@ func TestWindowJoinAllowedLateness(t *testing.T) {
 }
 
 func TestWindowJoinMistakes(t *testing.T) {
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(1)
 	l, r := wjSources(env, nil, nil, 0)
 	JoinApply(WindowJoin(l, r, wjKey, wjKey, window.TumblingEventTimeWindows[wjIn](0, 0)), wjPair).Discard()

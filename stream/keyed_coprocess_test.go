@@ -244,6 +244,7 @@ func (f *kcoTotals) OnTimer(ctx *TimerContext[string], t int64, out Collector[st
 // the timer at 1000 fires once per key on the combined watermark, after
 // every record of both inputs (all earlier than 1000) was counted.
 func TestKeyedCoProcessSharesStatePerKey(t *testing.T) {
+	checkNoLeaks(t)
 	var as, bs []kcoEvent
 	want := map[string]*kcoTotal{}
 	for i := range 60 {

@@ -48,6 +48,7 @@ func (f *countUntilTimer) OnTimer(ctx *TimerContext[string], t int64, out Collec
 }
 
 func TestKeyedProcessEventTimeTimers(t *testing.T) {
+	checkNoLeaks(t)
 	events := []event{{"a", 1}, {"b", 2}, {"a", 5}, {"a", 12}, {"b", 30}, {"a", 40}, {"a", 41}}
 	var want []string
 	for _, p := range []int{1, 3} {
@@ -94,8 +95,7 @@ func TestProcessingTimeTimersFire(t *testing.T) {
 	src := FromSource(env, gatedSource{events: []event{{"k", 1}, {"k", 2}}, release: release}, NoWatermarks[event](), "gated").SetParallelism(1)
 	ks := KeyBy(src, func(e event) string { return e.Key })
 	KeyedProcess(ks, procTimer{registered}).SinkTo(chanSink(fired), "signal")
-	done := make(chan error, 1)
-	go func() { done <- env.Execute(context.Background(), "proc") }()
+	done := ended(startJob(t, env, "proc"))
 	<-registered
 	<-registered
 	// The timer is at 1000+500: moving to 1499 must not fire it.

@@ -211,6 +211,7 @@ func (c metaConfig) String() string {
 
 // runMeta builds and runs the job under c.
 func runMeta(t *testing.T, c metaConfig) ([]metaOut, []metaSeen) {
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(c.parallelism)
 	if c.noChaining {
 		env.DisableOperatorChaining()

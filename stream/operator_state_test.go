@@ -43,6 +43,7 @@ func (b *bufferLast) Finish(out Collector[string]) error {
 }
 
 func TestOperatorListState(t *testing.T) {
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(2)
 	src := Generate(env, 6, func(i int64) (int64, error) { return i, nil })
 	got := ProcessEach(src, func() ProcessFunction[int64, string] { return &bufferLast{} }).Collect()

@@ -5,8 +5,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/runnel-io/runnel/stream"
 )
 
@@ -166,7 +164,7 @@ func TestPartitionCustomObeysTheFunction(t *testing.T) {
 }
 
 func TestPartitionCustomOutOfRangeFailsTheJob(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(3)
 	custom := stream.PartitionCustom(stream.Generate(env, 30, func(i int64) (int64, error) { return i, nil }).Name("numbers"),
 		func(v int64) int64 { return v },

@@ -65,10 +65,7 @@ func TestStopWithSavepointAndResume(t *testing.T) {
 	env := NewEnvironment().SetParallelism(2).EnableCheckpointing(20 * time.Millisecond)
 	env.CheckpointConfig().Dir = dir
 	first := windowCounts(env, count, 2000, &seen)
-	c, err := env.ExecuteAsync(context.Background(), "first")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startJob(t, env, "first")
 	time.Sleep(300 * time.Millisecond) // let it get somewhere; nothing depends on how far
 	sp, err := c.StopWithSavepoint(stopCtx(t), dir, false)
 	if err != nil {
@@ -103,10 +100,7 @@ func TestStopWithSavepointDrainFiresEverything(t *testing.T) {
 	env.CheckpointConfig().Dir = dir
 	var seen atomic.Int64
 	got := windowCounts(env, Unbounded, 2000, &seen)
-	c, err := env.ExecuteAsync(context.Background(), "drain")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startJob(t, env, "drain")
 	time.Sleep(300 * time.Millisecond)
 	if _, err := c.StopWithSavepoint(stopCtx(t), dir, true); err != nil {
 		t.Fatal(err)
@@ -162,10 +156,7 @@ func TestProcessingTimeTimersSurviveASavepoint(t *testing.T) {
 	var seen [2]atomic.Int64
 	var fired atomic.Int64
 	env, got := job(clock.NewManual(time.UnixMilli(0)), &seen, &fired)
-	c, err := env.ExecuteAsync(context.Background(), "register")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startJob(t, env, "register")
 	within(t, "records 0, 1 and 2 to be long past", func() bool { return seen[0].Load()+seen[1].Load() >= 1000 })
 	sp, err := c.StopWithSavepoint(stopCtx(t), dir, false)
 	if err != nil {
@@ -183,10 +174,7 @@ func TestProcessingTimeTimersSurviveASavepoint(t *testing.T) {
 	clk := clock.NewManual(time.UnixMilli(0))
 	env, got = job(clk, &seen, &fired)
 	env.SetRestoreFrom(sp, false)
-	c, err = env.ExecuteAsync(context.Background(), "fire")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c = startJob(t, env, "fire")
 	within(t, "both sources of the restored job to run", func() bool { return seen[0].Load() > 0 && seen[1].Load() > 0 })
 	clk.Advance(2 * time.Second)
 	within(t, "the restored timers to fire", func() bool { return fired.Load() >= 3 })

@@ -603,6 +603,7 @@ func TestTwoPhaseCommittableWithoutCodecIsAnError(t *testing.T) {
 }
 
 func TestTwoPhaseJobWithoutCheckpointsCommitsEverything(t *testing.T) {
+	checkNoLeaks(t)
 	store := newTxnStore()
 	env := NewEnvironment().SetParallelism(2)
 	src := Generate(env, 100, func(i int64) (string, error) { return fmt.Sprintf("%03d", i), nil })

@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/runnel-io/runnel/stream"
 )
 
@@ -138,7 +136,7 @@ func TestWriteAsTextAtParallelismThreeWritesADirectory(t *testing.T) {
 }
 
 func TestWriteAsTextNoOverwriteOnAnExistingFileFails(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "exists.txt")
 	writeFile(t, path, "keep me\n")
 	env := newEnv(1)
@@ -154,7 +152,7 @@ func TestWriteAsTextNoOverwriteOnAnExistingFileFails(t *testing.T) {
 }
 
 func TestWriteAsTextNoOverwriteOnAnExistingPartFails(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "2"), "keep me\n")
 	env := newEnv(3)

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/runnel-io/runnel/stream"
 )
 
@@ -129,7 +127,7 @@ func TestFromSeqEmitsInOrderAndEnds(t *testing.T) {
 var errBoom = errors.New("boom")
 
 func TestFromSeqIsStoppedWhenTheJobFails(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(2)
 	var stopped atomic.Bool
 	src := stream.FromSeq(env, countingSeq(-1, &stopped))
@@ -149,7 +147,7 @@ func TestFromSeqIsStoppedWhenTheJobFails(t *testing.T) {
 }
 
 func TestFromSeqIsStoppedWhenTheJobIsCancelled(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(2)
 	var stopped atomic.Bool
 	ctx, cancel := context.WithCancel(context.Background())
@@ -217,7 +215,7 @@ func TestGenerateWithRateEmitsEveryIndex(t *testing.T) {
 }
 
 func TestGenerateUnboundedWithRateStopsOnCancel(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	for p := 1; p <= 3; p++ {
 		t.Run(fmt.Sprintf("p=%d", p), func(t *testing.T) {
 			env := newEnv(p)
@@ -229,9 +227,16 @@ func TestGenerateUnboundedWithRateStopsOnCancel(t *testing.T) {
 				return v, nil
 			}).Rebalance().Discard()
 			ctx, cancel := context.WithTimeout(context.Background(), deadline)
-			defer cancel()
 			errc := make(chan error, 1)
-			go func() { errc <- env.Execute(ctx, t.Name()) }()
+			over := make(chan struct{})
+			go func() {
+				defer close(over)
+				errc <- env.Execute(ctx, t.Name())
+			}()
+			t.Cleanup(func() { // also when the test stops half-way
+				cancel()
+				<-over
+			})
 			<-first
 			cancel()
 			err := <-errc
@@ -243,7 +248,7 @@ func TestGenerateUnboundedWithRateStopsOnCancel(t *testing.T) {
 }
 
 func TestGenerateErrorFailsTheJob(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(4)
 	stream.Generate(env, 1000, func(i int64) (int64, error) {
 		if i == 501 {
@@ -390,7 +395,7 @@ func TestReadTextFileEmptyFileEnds(t *testing.T) {
 }
 
 func TestReadTextFileMissingPathFails(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "does-not-exist.txt")
 	env := newEnv(2)
 	stream.ReadTextFile(env, path).Discard()
@@ -478,7 +483,7 @@ func TestSocketTextStreamEndsAfterFewLines(t *testing.T) {
 }
 
 func TestSocketTextStreamRefusedConnectionFails(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -501,7 +506,7 @@ func TestSocketTextStreamIsNonParallel(t *testing.T) {
 }
 
 func TestFromSeqPanicFailsTheJob(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(2)
 	seq := func(yield func(int) bool) {
 		for i := range 1000 {

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/runnel-io/runnel/codec"
 	"github.com/runnel-io/runnel/state/keygroup"
 	"github.com/runnel-io/runnel/stream"
@@ -252,7 +250,7 @@ func TestProcessLifecycleOnSuccess(t *testing.T) {
 }
 
 func TestProcessLifecycleOnFailure(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	const p = 4
 	env := newEnv(p)
 	lc := newLifecycle()
@@ -270,7 +268,7 @@ func TestProcessLifecycleOnFailure(t *testing.T) {
 }
 
 func TestProcessLifecycleOnCancel(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	const p = 3
 	env := newEnv(p)
 	lc := newLifecycle()
@@ -598,7 +596,7 @@ func TestKeyByWithoutACodecIsAnExecuteError(t *testing.T) {
 }
 
 func TestReduceErrorFailsTheJob(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	checkNoLeaks(t)
 	env := newEnv(2)
 	keyed := stream.KeyBy(stream.FromSlice(env, trades), func(t trade) string { return t.Key })
 	keyed.Reduce(func(acc, v trade) (trade, error) {

@@ -108,6 +108,7 @@ func (woScriptGen) OnPeriodicEmit(WatermarkOutput)         {}
 // woRun executes the job env and returns what got received, sorted.
 func woRun(t *testing.T, env *Environment, got *Collected[string]) []string {
 	t.Helper()
+	checkNoLeaks(t)
 	if err := env.Execute(context.Background(), t.Name()); err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +226,7 @@ func TestEventTimeWindowTriggers(t *testing.T) {
 }
 
 func TestContinuousEventTimeTrigger(t *testing.T) {
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(1)
 	ws := Window(woEventTime(env, woEvents("a", 1, 3, 7, 12, 18, 25, 33)), window.TumblingEventTimeWindows[event](20*time.Millisecond, 0)).
 		Trigger(window.ContinuousEventTimeTrigger[event, window.TimeWindow](5 * time.Millisecond))
@@ -317,6 +319,7 @@ func TestCustomTrigger(t *testing.T) {
 }
 
 func TestEvictors(t *testing.T) {
+	checkNoLeaks(t)
 	type (
 		trig = window.Trigger[event, window.TimeWindow]
 		evic = window.Evictor[event, window.TimeWindow]
@@ -405,8 +408,7 @@ func TestProcessingTimeWindows(t *testing.T) {
 		out.Collect(fmt.Sprintf("%s %v n=%d now=%d ts=%d", ctx.CurrentKey(), ctx.Window(), len(elems), ctx.CurrentProcessingTime(), ts))
 		return nil
 	})).SinkTo(chanSink(fired), "fired")
-	done := make(chan error, 1)
-	go func() { done <- env.Execute(context.Background(), "processing time") }()
+	done := ended(startJob(t, env, "processing time"))
 
 	wait := func(n int) {
 		t.Helper()
@@ -515,6 +517,7 @@ func woStampNum(s DataStream[woNum]) DataStream[string] {
 // windows, and emit their results with the window's MaxTimestamp as
 // timestamp (read by the Process after them).
 func TestWindowFunctionsAgree(t *testing.T) {
+	checkNoLeaks(t)
 	rng := rand.New(rand.NewPCG(3, 5))
 	var es []event
 	ts := int64(0)
@@ -690,6 +693,7 @@ func TestAllowedLatenessCleanup(t *testing.T) {
 // with the length of the stream (by a window per key every 10 ms of the
 // stream's 1.1 s).
 func woBoundedState(t *testing.T, assigner window.Assigner[event, window.TimeWindow], lateness time.Duration, bound int) {
+	checkNoLeaks(t)
 	const (
 		n    = 20_000
 		keys = 50
@@ -821,6 +825,7 @@ func (woNoMerge) CanMerge() bool { return false }
 // with a trigger that cannot merge is a mistake reported before the job
 // runs, naming both.
 func TestMergingWindowsNeedMergingTrigger(t *testing.T) {
+	checkNoLeaks(t)
 	for _, trig := range []window.Trigger[event, window.TimeWindow]{woNoMerge{}, window.NeverTrigger[event, window.TimeWindow]()} {
 		env := NewEnvironment().SetParallelism(1)
 		ws := Window(woEventTime(env, woEvents("a", 1, 2)), window.EventTimeSessionWindows[event](time.Millisecond)).Trigger(trig)

@@ -29,6 +29,7 @@ func (describe) Process(ctx *WindowContext[string, window.TimeWindow], counts []
 // watermarks (ts-1) and returns the sorted output lines and late records.
 func runWindows(t *testing.T, p int, events []event, a window.Assigner[event, window.TimeWindow], lateness time.Duration) ([]string, []event) {
 	t.Helper()
+	checkNoLeaks(t)
 	env := NewEnvironment().SetParallelism(p)
 	src := FromSlice(env, events).AssignTimestampsAndWatermarks(
 		ForGenerator[event](func() WatermarkGenerator { return &perEvent{} }).
