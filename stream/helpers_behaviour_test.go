@@ -53,6 +53,24 @@ func execute(t *testing.T, env *stream.Environment) error {
 	return err
 }
 
+// startJob starts env's job, named after the test. The test's cleanup
+// cancels it and waits for it, so that a test that stops half-way
+// (t.Fatal) leaves no job running into the next; goroutines it leaves
+// behind fail the test (checkNoLeaks).
+func startJob(t *testing.T, env *stream.Environment) *stream.JobClient {
+	t.Helper()
+	checkNoLeaks(t)
+	c, err := env.ExecuteAsync(context.Background(), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Cancel()
+		_ = c.Wait()
+	})
+	return c
+}
+
 // mustExecute runs env's job and fails the test if it fails.
 func mustExecute(t *testing.T, env *stream.Environment) {
 	t.Helper()
