@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -43,6 +44,7 @@ func Start(t testing.TB, log string, bin string, args ...string) *exec.Cmd {
 	}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
+		f.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -51,6 +53,28 @@ func Start(t testing.TB, log string, bin string, args ...string) *exec.Cmd {
 		f.Close()
 	})
 	return cmd
+}
+
+// Go runs run in a goroutine, with a context that cancel cancels, and
+// returns the channel that receives run's error once it returns. The
+// test's cleanup cancels the context and waits for run to return, so that
+// a test that stops half-way (t.Fatal) leaves nothing running into the
+// next: for a component of a cluster (a JobManager, a TaskManager, a
+// worker, a job) that a test runs in its own process.
+func Go(t testing.TB, run func(ctx context.Context) error) (cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	over := make(chan struct{})
+	go func() {
+		defer close(over)
+		result <- run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-over
+	})
+	return cancel, result
 }
 
 // Command is exec.Command for a process that dies with the test binary,
