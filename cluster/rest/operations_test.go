@@ -80,7 +80,8 @@ func TestSavepointOperationsKeepTheLastResults(t *testing.T) {
 }
 
 func TestCheckpointOperationsEndWhenTheServerCloses(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	backend := newFakeBackend()
 	backend.gate = make(chan struct{}) // never opened
 	s := NewServer(backend, "test", nil)

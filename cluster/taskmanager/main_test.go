@@ -1,7 +1,6 @@
 package taskmanager
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"testing"
@@ -13,23 +12,25 @@ import (
 // (see TestHelperProcess); its value is the worker's behaviour.
 const helperEnv = "RUNNEL_TASKMANAGER_TEST_WORKER"
 
-// TestMain fails the tests if a goroutine outlives them: a TaskManager's
-// Run must stop everything it started. Idle HTTP connections of the
-// default client are not the TaskManager's.
+// TestMain runs the tests. A race-enabled binary sleeps a second on exit
+// unless told not to; the worker processes inherit this.
 func TestMain(m *testing.M) {
-	// A race-enabled binary sleeps a second on exit unless told not to;
-	// the worker processes inherit this.
 	os.Setenv("GORACE", "atexit_sleep_ms=0")
-	code := m.Run()
-	if code == 0 && os.Getenv(helperEnv) == "" {
+	os.Exit(m.Run())
+}
+
+// checkNoLeaks fails the test if a goroutine that did not run when it was
+// called still runs once the test and its other cleanups are over: a
+// TaskManager's Run must stop everything it started. The check is the
+// test's own, so that a leak fails the test that caused it and no other.
+// Idle HTTP connections of the default client are not the TaskManager's.
+func checkNoLeaks(t *testing.T) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
 		http.DefaultClient.CloseIdleConnections()
-		if err := goleak.Find(
+		goleak.VerifyNone(t, ignore,
 			goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
-			goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
-		); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutines outlived the tests:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+			goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
+	})
 }

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/internal/clustertest"
 )
 
 // TestTaskManagerReregisters: a JobManager that forgets the TaskManager
 // (its heartbeats answered not-found from the third on) gets a new
 // registration, with the address of the TaskManager's RPC endpoint.
 func TestTaskManagerReregisters(t *testing.T) {
+	checkNoLeaks(t)
 	var (
 		mu                      sync.Mutex
 		heartbeats, reregisters int
@@ -55,9 +57,7 @@ func TestTaskManagerReregisters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tm.Run(ctx) }()
+	cancel, done := clustertest.Go(t, tm.Run)
 	<-tm.Ready()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -133,6 +133,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
+	checkNoLeaks(t)
 	f := &fixture{exits: make(chan rpc.WorkerExited, 100), addrs: make(chan string, 100)}
 	jm := rpc.NewServer(nil)
 	rpc.Handle(jm, rpc.MethodRegisterTaskManager, func(_ context.Context, r *rpc.RegisterTaskManager) (*rpc.Registered, error) {
@@ -379,6 +380,7 @@ func TestStartWorker(t *testing.T) {
 // the workers of every job with that program, started concurrently or
 // later. A working directory that does not exist is the TaskManager's.
 func TestStartWorkerFromBlob(t *testing.T) {
+	checkNoLeaks(t)
 	blobs, err := blob.NewServer(t.TempDir(), 0, nil)
 	if err != nil {
 		t.Fatal(err)

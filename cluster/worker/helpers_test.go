@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/minicluster"
@@ -39,6 +38,7 @@ type peer struct {
 
 func newPeer(tb testing.TB, id string, segmentSize int) *peer {
 	tb.Helper()
+	checkNoLeaks(tb)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -55,34 +55,18 @@ func newPeer(tb testing.TB, id string, segmentSize int) *peer {
 		if err := p.stopServer(); err != nil {
 			tb.Errorf("server %s: %v", id, err)
 		}
-		checkNoLeaks(tb)
 	})
 	return p
 }
 
-// checkNoLeaks fails tb if a goroutine of a worker or of the tcp exchange
-// is still running a while after everything stopped.
+// checkNoLeaks fails tb if a goroutine that did not run when it was
+// called, a worker's or the tcp exchange's, still runs once tb and its
+// other cleanups are over. The check is tb's own, so that a leak fails the
+// test that caused it and no other.
 func checkNoLeaks(tb testing.TB) {
 	tb.Helper()
-	var leaked []string
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		leaked = leaked[:0]
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		for _, st := range strings.Split(string(buf), "\n\n")[1:] { // [0] is this goroutine
-			if strings.Contains(st, "runnel/cluster/worker.") || strings.Contains(st, "created by github.com/runnel-io/runnel/runtime/network/tcp.") {
-				leaked = append(leaked, st)
-			}
-		}
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if len(leaked) > 0 {
-		tb.Errorf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-	}
+	ignore := goleak.IgnoreCurrent()
+	tb.Cleanup(func() { goleak.VerifyNone(tb, ignore) })
 }
 
 // stopServer stops the server and waits for its Run; it may be called
