@@ -22,7 +22,7 @@ func TestNoneElectsOneLeaderAtATime(t *testing.T) {
 	if _, err := n.Elect(short, Dispatcher, "b:1"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a second leader was elected while the first leads: %v", err)
 	}
-	second := make(chan Leadership)
+	second := make(chan Leadership, 1) // no leak if the test stops first
 	go func() {
 		l, err := n.Elect(ctx, Dispatcher, "b:1")
 		if err != nil {

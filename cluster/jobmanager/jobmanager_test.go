@@ -1,7 +1,6 @@
 package jobmanager
 
 import (
-	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/taskmanager"
 	"github.com/runnel-io/runnel/config"
+	"github.com/runnel-io/runnel/internal/clustertest"
 )
 
 func registered(t *testing.T, rest string) int {
@@ -47,9 +47,7 @@ func TestJobManagerLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- jm.Run(ctx) }()
+	cancel, done := clustertest.Go(t, jm.Run)
 	<-jm.Ready()
 
 	tm, err := taskmanager.New(taskmanager.Config{JobManager: jm.RPCAddr(), Slots: 2,
@@ -57,9 +55,7 @@ func TestJobManagerLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmCtx, stopTM := context.WithCancel(context.Background())
-	tmDone := make(chan error)
-	go func() { tmDone <- tm.Run(tmCtx) }()
+	stopTM, tmDone := clustertest.Go(t, tm.Run)
 	for registered(t, jm.RESTAddr()) != 1 {
 		time.Sleep(5 * time.Millisecond)
 	}

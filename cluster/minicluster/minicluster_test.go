@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/stream"
 )
@@ -95,9 +96,7 @@ func TestTaskClosesEverything(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		fn := &closeCounter{}
 		job := deploy(t, build(stream.Unbounded, fn))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() { done <- job.Run(ctx) }()
+		cancel, done := clustertest.Go(t, job.Run)
 		for fn.opened.Load() < 2 {
 			runtime.Gosched() // until both subtasks run
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
 	"github.com/runnel-io/runnel/cluster/worker"
@@ -91,12 +92,21 @@ func BenchmarkWorkersKeyedExchange(b *testing.B) {
 		if err := child.Start(); err != nil {
 			b.Fatal(err)
 		}
-		defer func() {
-			stdin.Close()
-			if err := child.Wait(); err != nil {
-				b.Errorf("peer process: %v", err)
+		b.Cleanup(func() {
+			stdin.Close() // the peer ends at the end of its input
+			ended := make(chan error, 1)
+			go func() { ended <- child.Wait() }()
+			select {
+			case err := <-ended:
+				if err != nil {
+					b.Errorf("peer process: %v", err)
+				}
+			case <-time.After(time.Minute):
+				_ = child.Process.Kill()
+				<-ended
+				b.Error("the peer process did not end at the end of its input; killed it")
 			}
-		}()
+		})
 		lines := bufio.NewScanner(stdout)
 		var addr string
 		for addr == "" && lines.Scan() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/worker"
+	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/graph"
@@ -176,8 +177,13 @@ func TestBackPressureAcrossWorkers(t *testing.T) {
 			}
 		}
 	}
-	done := make(chan []error, 1)
-	go func() { done <- runAll(context.Background(), ws, as) }()
+	var errs []error
+	_, done := clustertest.Go(t, func(ctx context.Context) error {
+		errs = runAll(ctx, ws, as)
+		return nil
+	})
+	var unblock sync.Once
+	t.Cleanup(func() { unblock.Do(func() { close(release) }) }) // before the workers are cancelled
 
 	// Wait until the slow source waits for credit, the receiver has
 	// announced all the credit it had and everything sent has arrived; fail
@@ -214,8 +220,9 @@ func TestBackPressureAcrossWorkers(t *testing.T) {
 		}
 	}
 
-	close(release)
-	for i, err := range <-done {
+	unblock.Do(func() { close(release) })
+	<-done
+	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("worker %d: %v", i, err)
 		}
@@ -259,9 +266,9 @@ func TestConsumerServerClosedFailsProducer(t *testing.T) {
 		}), "sink")
 	}
 	a, b := newPeer(t, "a", 0), newPeer(t, "b", 0)
-	done := make(chan []error, 1)
-	go func() {
-		errs, _ := runWorkers(context.Background(), t, build, func(jg *graph.JobGraph) worker.Assignment {
+	var errs []error
+	_, done := clustertest.Go(t, func(ctx context.Context) error {
+		errs, _ = runWorkers(ctx, t, build, func(jg *graph.JobGraph) worker.Assignment {
 			return place(jg, func(v *graph.Vertex, _ int) *peer {
 				if v.Head().Source {
 					return a
@@ -269,13 +276,13 @@ func TestConsumerServerClosedFailsProducer(t *testing.T) {
 				return b
 			}, a, b)
 		}, worker.Options{}, a, b)
-		done <- errs
-	}()
+		return nil
+	})
 	<-first
 	if err := b.stopServer(); err != nil {
 		t.Fatal(err)
 	}
-	errs := <-done
+	<-done
 	if errs[0] == nil || !strings.Contains(errs[0].Error(), b.addr) {
 		t.Errorf("producer's worker: %v; want an error naming %s", errs[0], b.addr)
 	}
@@ -350,10 +357,10 @@ func TestCheckpointAcrossWorkers(t *testing.T) {
 	cpCtx, stopCP := context.WithCancel(ctx)
 	var cpDone sync.WaitGroup
 	cpDone.Go(func() { cp.Run(cpCtx) })
-	defer func() {
+	t.Cleanup(func() { // after the workers' (cleanups run last first)
 		stopCP()
 		cpDone.Wait()
-	}()
+	})
 
 	var deployed sync.WaitGroup
 	deployed.Add(2)
@@ -370,8 +377,11 @@ func TestCheckpointAcrossWorkers(t *testing.T) {
 		ws = append(ws, worker.New(p.id, jg, p.srv, p.client, opts))
 		as = append(as, on(jg))
 	}
-	done := make(chan []error, 1)
-	go func() { done <- runAll(ctx, ws, as) }()
+	var errs []error
+	_, done := clustertest.Go(t, func(ctx context.Context) error {
+		errs = runAll(ctx, ws, as)
+		return nil
+	})
 	deployed.Wait()
 	if err := cp.StartAttempt(ctx, gateways{ws[0].Tasks(), ws[1].Tasks()}); err != nil {
 		t.Fatal(err)
@@ -402,7 +412,8 @@ func TestCheckpointAcrossWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, err := range <-done {
+	<-done
+	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("worker %d after the stop with a savepoint: %v", i, err)
 		}
