@@ -24,6 +24,10 @@ func savepointOf(t *testing.T, o exactlyonce.Options, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // also when the test stops half-way
+		c.Cancel()
+		_ = c.Wait()
+	})
 	for !committed(o.Output) {
 		time.Sleep(5 * time.Millisecond)
 	}

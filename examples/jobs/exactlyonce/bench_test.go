@@ -60,10 +60,7 @@ func BenchmarkCheckpoint1GiB(b *testing.B) {
 		stream.KeyedProcessEach(stream.KeyBy(src, func(k int64) int64 { return k }), func() stream.KeyedProcessFunction[int64, int64, struct{}] {
 			return &filler{}
 		}).Discard()
-		c, err := env.ExecuteAsync(context.Background(), "1GiB")
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := start(b, env)
 		if err := c.Wait(); err != nil {
 			b.Fatal(err)
 		}

@@ -96,11 +96,19 @@ func run(t *testing.T, o Options) *stream.JobClient {
 	if err := Build(env, o); err != nil {
 		t.Fatal(err)
 	}
-	c, err := env.ExecuteAsync(context.Background(), t.Name())
+	return start(t, env)
+}
+
+// start starts env's job, named after the test or benchmark, and returns
+// its client. The cleanup cancels the job and waits for it, so that one
+// that stops half-way (Fatal) leaves no job running into the next.
+func start(tb testing.TB, env *stream.Environment) *stream.JobClient {
+	tb.Helper()
+	c, err := env.ExecuteAsync(context.Background(), tb.Name())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		c.Cancel()
 		_ = c.Wait()
 	})

@@ -118,10 +118,7 @@ func TestHalfWrittenCheckpointsAreNeverRestored(t *testing.T) {
 	counted := stream.KeyedProcessEach(stream.KeyBy(passed, func(e Event) int64 { return e.Key }),
 		func() stream.KeyedProcessFunction[int64, Event, string] { return &counter{} })
 	stream.SinkToTwoPhase(counted, filesink.New[string](out, filesink.WithBucketAssigner[string](filesink.BasePathBucketAssigner[string]{})), "sink")
-	c, err := env.ExecuteAsync(context.Background(), t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := start(t, env)
 	if err := c.Wait(); err != nil {
 		t.Fatal(err)
 	}

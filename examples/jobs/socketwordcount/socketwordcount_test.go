@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/runnel-io/runnel/examples/jobs"
+	"github.com/runnel-io/runnel/internal/clustertest"
 )
 
 // lines is what the test's server sends: mixed case, punctuation, "\r\n"
@@ -191,12 +192,10 @@ func TestSocketWordCountCancel(t *testing.T) {
 		io.WriteString(conn, "hello hello\n")
 		accepted <- conn
 	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
 	var out bytes.Buffer
-	go func() {
-		errc <- Run(ctx, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "--parallelism", "2"}, &out)
-	}()
+	cancel, errc := clustertest.Go(t, func(ctx context.Context) error {
+		return Run(ctx, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "--parallelism", "2"}, &out)
+	})
 	conn, ok := <-accepted
 	if !ok {
 		t.Fatal("no connection")
