@@ -25,7 +25,9 @@ type RuntimeContext struct {
 	Parallelism    int
 	MaxParallelism int
 	Attempt        int
-	Logger         *slog.Logger
+	// Logger logs with the subtask's task, named as Flink names it
+	// ("Source: numbers -> count (2/4)"), and the operator's name.
+	Logger *slog.Logger
 
 	operatorState *state.OperatorBackend
 	clock         clock.Clock

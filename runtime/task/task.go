@@ -243,7 +243,7 @@ func New(ctx context.Context, d Deployment) (_ *Task, err error) {
 			Parallelism:    v.Parallelism,
 			MaxParallelism: g.MaxParallelismOf(n),
 			Attempt:        d.Attempt,
-			Logger:         logger.With("operator", n.Name, "subtask", d.Subtask),
+			Logger:         logger.With("task", operator.SubtaskName(t.name, d.Subtask, v.Parallelism), "operator", n.Name),
 
 			ProcessingTime:        t.timers,
 			Clock:                 d.Clock,
