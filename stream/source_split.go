@@ -269,7 +269,7 @@ func (k *splitCoordinator[S]) HandleEventFromOperator(subtask int, ev []byte) er
 		return k.errorf("event from subtask %d before the coordinator started", subtask)
 	}
 	if subtask < 0 || subtask >= k.ctx.Parallelism() {
-		return k.errorf("event from subtask %d of %d", subtask, k.ctx.Parallelism())
+		return k.errorf("event from subtask %d, and the source's subtasks are 0 to %d", subtask, k.ctx.Parallelism()-1)
 	}
 	if len(ev) != 1 {
 		return k.errorf("event from subtask %d: %w: %d bytes, want 1", subtask, errMalformedEvent, len(ev))
@@ -320,7 +320,7 @@ func (e enumeratorContext[S]) Parallelism() int { return e.k.ctx.Parallelism() }
 
 func (e enumeratorContext[S]) check(subtask int) error {
 	if p := e.k.ctx.Parallelism(); subtask < 0 || subtask >= p {
-		return e.k.errorf("the enumerator sends to subtask %d of %d", subtask, p)
+		return e.k.errorf("the enumerator sends to subtask %d, and the source's subtasks are 0 to %d", subtask, p-1)
 	}
 	return nil
 }
