@@ -388,7 +388,7 @@ func (l *fileLocation) checkHandles(md *checkpoint.Metadata) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("storage: commit %s: operator %q subtask %d: state file %s: %w", l.dir, op.ID, subtask, h.Path, err)
+			return fmt.Errorf("storage: commit %s: operator %q (%d/%d): state file %s: %w", l.dir, op.Name, subtask+1, len(op.Subtasks), h.Path, err)
 		}
 		return nil
 	}

@@ -126,15 +126,15 @@ func checkEncodable(md *checkpoint.Metadata) error {
 		switch {
 		case op.Parallelism < 0 || op.MaxParallelism < 0:
 			return fmt.Errorf("storage: encode metadata: operator %q: negative parallelism %d or max parallelism %d",
-				op.ID, op.Parallelism, op.MaxParallelism)
+				op.Name, op.Parallelism, op.MaxParallelism)
 		case len(op.Subtasks) != op.Parallelism:
 			return fmt.Errorf("storage: encode metadata: operator %q: %d subtask states for parallelism %d",
-				op.ID, len(op.Subtasks), op.Parallelism)
+				op.Name, len(op.Subtasks), op.Parallelism)
 		}
 		for j := range op.Subtasks {
 			st := &op.Subtasks[j]
 			if st.Keyed.Size < 0 || st.Operator.Size < 0 {
-				return fmt.Errorf("storage: encode metadata: operator %q subtask %d: negative state size", op.ID, j)
+				return fmt.Errorf("storage: encode metadata: operator %q (%d/%d): negative state size", op.Name, j+1, len(op.Subtasks))
 			}
 		}
 	}
@@ -262,7 +262,7 @@ func (d *decoder) readOperator(op *checkpoint.OperatorState) {
 	case 1:
 		op.Coordinator = d.readBytes("coordinator state")
 	default:
-		d.fail("operator %q: coordinator flag is neither 0 nor 1", op.ID)
+		d.fail("operator %q: coordinator flag is neither 0 nor 1", op.Name)
 	}
 	if d.err != nil || p == 0 {
 		return
