@@ -192,7 +192,7 @@ func TestFailuresAndRestartsArePrinted(t *testing.T) {
 	}
 	t.Cleanup(stop)
 	line := regexp.MustCompile(`^job "ExactlyOnce": attempt (\d+) failed: (.*); restarting in (\S+)$`)
-	subtask := regexp.MustCompile(`"Exactly-once file sink" \((subtask )?\d/2\)`)
+	subtask := regexp.MustCompile(`Exactly-once file sink \(\d/2\): `)
 	var delays []time.Duration
 	var lines []string
 	sc := bufio.NewScanner(stderr)
