@@ -38,6 +38,7 @@ func keysOnTwoSubtasks(t *testing.T) (busy, sparse int64) {
 // source sends nothing, it arrives only if a flush sent it before. With
 // -1 ms it leaves only at the end of the input.
 func TestBufferTimeoutFlushesASparseChannel(t *testing.T) {
+	checkNoLeaks(t)
 	const (
 		sparseAt = 10
 		// limit is generous: the task flushes between two polls of its

@@ -8,6 +8,7 @@ import (
 
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/standalone"
+	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/clock"
 )
 
@@ -35,12 +36,7 @@ func TestServiceSlotRequests(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	clustertest.Go(t, s.Run)
 
 	if err := s.RegisterTaskManager(ctx, "tm-a", "tm-a:6122", 2); err != nil {
 		t.Fatal(err)
