@@ -58,7 +58,8 @@ type Checkpointer struct {
 	gateway   TaskGateway
 	running   map[int]operator.Coordinator // by node
 	waiters   map[int64]chan<- savepointResult
-	failed    chan error
+	failed    chan AttemptFailure
+	attempt   int // the attempt of the running (or last) StartAttempt
 	latestMD  *checkpoint.Metadata
 	latestLoc string
 
@@ -101,7 +102,7 @@ func NewCheckpointer(cfg checkpoint.Config, job checkpoint.Job, coords []Operato
 		locations: map[int64]storage.Location{},
 		running:   map[int]operator.Coordinator{},
 		waiters:   map[int64]chan<- savepointResult{},
-		failed:    make(chan error, 1),
+		failed:    make(chan AttemptFailure, 1),
 		latestMD:  restored, latestLoc: location,
 	}, nil
 }
@@ -115,7 +116,26 @@ func (c *Checkpointer) call(ctx context.Context, fn func()) error { return c.loo
 // Failed receives the reason when too many checkpoints failed in a row
 // (execution.checkpointing.tolerable-failed-checkpoints): the job must
 // fail over.
-func (c *Checkpointer) Failed() <-chan error { return c.failed }
+//
+// Each failure names the attempt whose checkpoints or coordinators met
+// it: one that arrives after that attempt ended is stale, and its
+// receiver must drop it.
+func (c *Checkpointer) Failed() <-chan AttemptFailure { return c.failed }
+
+// AttemptFailure is a failure of the checkpoints or operator coordinators
+// of one attempt.
+type AttemptFailure struct {
+	Attempt int
+	Err     error
+}
+
+// fail reports a failure of the current attempt, unless one is pending.
+func (c *Checkpointer) fail(err error) {
+	select {
+	case c.failed <- AttemptFailure{Attempt: c.attempt, Err: err}:
+	default:
+	}
+}
 
 // Run drives the checkpoints until ctx is done. It is the one goroutine
 // that touches the coordinator.
@@ -198,10 +218,7 @@ func (c *Checkpointer) act(ctx context.Context, a checkpoint.Action) {
 			c.log.Warn("discarding a checkpoint", "checkpoint", a.ID, "location", a.Location, "error", err)
 		}
 	case checkpoint.FailJob:
-		select {
-		case c.failed <- a.Reason:
-		default:
-		}
+		c.fail(a.Reason)
 	}
 }
 
@@ -294,12 +311,12 @@ func (r reporter) Finished(t checkpoint.TaskID) {
 	r.c.do(func() { r.c.coord.TaskFinished(r.c.now(), t) })
 }
 
-// StartAttempt starts the operator coordinators of a new attempt, restored
+// StartAttempt starts the operator coordinators of attempt, restored
 // from the latest completed checkpoint, and sends triggers, notifications
 // and coordinator events to gw from now on.
-func (c *Checkpointer) StartAttempt(ctx context.Context, gw TaskGateway) error {
+func (c *Checkpointer) StartAttempt(ctx context.Context, attempt int, gw TaskGateway) error {
 	var err error
-	if cerr := c.call(ctx, func() { err = c.startAttempt(gw) }); cerr != nil {
+	if cerr := c.call(ctx, func() { c.attempt = attempt; err = c.startAttempt(gw) }); cerr != nil {
 		return cerr
 	}
 	return err
@@ -458,10 +475,7 @@ func (g subtaskGateway) SendEvent(event []byte) error {
 			return // the attempt ended
 		}
 		if err := r.HandleEventFromOperator(g.subtask, event); err != nil {
-			select {
-			case g.c.failed <- fmt.Errorf("jobmaster: the coordinator of operator %s: %w", g.name, err):
-			default:
-			}
+			g.c.fail(fmt.Errorf("jobmaster: the coordinator of operator %s: %w", g.name, err))
 		}
 	})
 	return nil

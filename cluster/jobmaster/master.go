@@ -134,9 +134,9 @@ func (m *Master) Run(ctx context.Context, rt Runtime) error {
 			defer bg.Done()
 			for {
 				select {
-				case err := <-cp.Failed():
+				case f := <-cp.Failed():
 					m.loop.Do(func() {
-						m.core.AttemptFailed(m.now(), m.core.Attempt(), err)
+						m.core.AttemptFailed(m.now(), f.Attempt, f.Err)
 						m.execute()
 					})
 				case <-cpCtx.Done():
@@ -226,7 +226,7 @@ func (m *Master) act(a Action) {
 		rt.Deploy(ctx, a)
 	case StartCheckpoints:
 		if cp := m.cfg.Checkpointer; cp != nil {
-			if err := cp.StartAttempt(ctx, rt.Tasks(a.Attempt, a.Placement)); err != nil {
+			if err := cp.StartAttempt(ctx, a.Attempt, rt.Tasks(a.Attempt, a.Placement)); err != nil {
 				m.core.AttemptFailed(m.now(), a.Attempt, err)
 			}
 		}

@@ -383,7 +383,7 @@ func TestCheckpointAcrossWorkers(t *testing.T) {
 		return nil
 	})
 	deployed.Wait()
-	if err := cp.StartAttempt(ctx, gateways{ws[0].Tasks(), ws[1].Tasks()}); err != nil {
+	if err := cp.StartAttempt(ctx, 0, gateways{ws[0].Tasks(), ws[1].Tasks()}); err != nil {
 		t.Fatal(err)
 	}
 	id, err := cp.TriggerCheckpoint(ctx)
