@@ -128,7 +128,12 @@ func TestConfigureBufferTimeout(t *testing.T) {
 	if env.conf.BufferTimeout != nil {
 		t.Fatalf("a new environment has a buffer timeout of %v, want none (the runtime's default)", *env.conf.BufferTimeout)
 	}
-	for raw, want := range map[string]time.Duration{"-1": -time.Millisecond, "0": 0, "10 ms": 10 * time.Millisecond} {
+	// In this order: the last one is what a failed Configure must keep.
+	for _, c := range []struct {
+		raw  string
+		want time.Duration
+	}{{"-1", -time.Millisecond}, {"0", 0}, {"10 ms", 10 * time.Millisecond}} {
+		raw, want := c.raw, c.want
 		if err := env.Configure(map[string]string{"execution.buffer-timeout": raw}); err != nil {
 			t.Fatal(err)
 		}
