@@ -86,11 +86,13 @@ func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger)
 	m := &master{p: p, job: j, log: log, client: &rpc.Client{}, ctx: ctx,
 		status: outbox.New[rpc.JobStatus](outboxLimit), workers: map[string]*remoteWorker{}, state: rest.StateCreated}
 	plan := j.Graph.Plan(j.Name)
+	var setupErr error
 	if p.Fingerprint != "" && plan.Fingerprint != p.Fingerprint {
-		return jobmaster.NonRecoverable(fmt.Errorf("program: the JobMaster built another job than the one submitted "+
+		setupErr = jobmaster.NonRecoverable(fmt.Errorf("program: the JobMaster built another job than the one submitted "+
 			"(the program must build the same job in every process): %w", plan.Check(j.Graph)))
+	} else {
+		setupErr = m.setup(ctx)
 	}
-	setupErr := m.setup(ctx)
 
 	m.server = rpc.NewServer(log)
 	m.handle()
