@@ -1,7 +1,15 @@
 // Package minicluster runs a job graph inside the calling process: every
 // subtask is a goroutine, every exchange between tasks a set of bounded
 // in-process channels (network.LocalChannel) behind the same Sender and
-// InputGate interfaces the TCP exchange implements.
+// InputGate interfaces the TCP exchange implements. Executor is the
+// embedded executor of package stream's jobs.
+//
+// A Job is scheduled, failed over and ended by a jobmaster.Master, the
+// JobMaster a cluster runs too; this package is its Runtime with all
+// slots on one worker that is always there, so the core never waits for
+// slots or workers. Cancelled attempts have no timeout: goroutines
+// cannot be killed, and the next attempt starts only once every subtask
+// of the last one has returned.
 //
 // Each attempt runs on one cluster/worker.Worker that has every subtask,
 // so the mini-cluster wires and runs tasks with exactly the code a worker
