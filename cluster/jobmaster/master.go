@@ -185,19 +185,6 @@ func (m *Master) State() JobState {
 	return m.state
 }
 
-// Executions returns the execution state of every subtask, by vertex and
-// subtask; after the job ended, the last ones.
-func (m *Master) Executions(ctx context.Context) ([][]ExecutionState, error) {
-	var out [][]ExecutionState
-	if err := m.loop.Call(ctx, func() { out = m.core.Executions() }); err != nil {
-		if errors.Is(err, serial.ErrStopped) {
-			return m.core.Executions(), nil // Run returned: nothing touches the core
-		}
-		return nil, err
-	}
-	return out, nil
-}
-
 // execute carries out the core's actions until it has none.
 func (m *Master) execute() {
 	for {

@@ -12,10 +12,7 @@ import (
 
 // Executor runs jobs on the embedded mini-cluster: each job in this
 // process, on a Job of its own. The zero value is ready to use.
-type Executor struct {
-	// Started, if not nil, is told the ID of each job it starts.
-	Started func(id string) error
-}
+type Executor struct{}
 
 // Mode is job.InProcess.
 func (Executor) Mode() job.Mode { return job.InProcess }
@@ -38,11 +35,6 @@ func (x Executor) Execute(ctx context.Context, j *job.Job) (job.Handle, error) {
 	mj, err := Deploy(j.Name, j.Graph, j.Config, listener)
 	if err != nil {
 		return nil, err
-	}
-	if x.Started != nil {
-		if err := x.Started(mj.ID()); err != nil {
-			return nil, err
-		}
 	}
 	h := &handle{Job: mj, done: make(chan struct{})}
 	go func() {

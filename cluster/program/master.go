@@ -74,13 +74,8 @@ type remoteWorker struct {
 	out        *outbox.Outbox[rpc.Control]
 }
 
-const (
-	// startWorkerTimeout bounds the call that has a TaskManager start a
-	// worker: it may fetch the job's binary from the BlobServer first.
-	startWorkerTimeout = workerStartTimeout
-	// stopWorkerTimeout bounds the call that has a TaskManager stop one.
-	stopWorkerTimeout = 10 * time.Second
-)
+// stopWorkerTimeout bounds the call that has a TaskManager stop a worker.
+const stopWorkerTimeout = 10 * time.Second
 
 func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) error {
 	m := &master{p: p, job: j, log: log, client: &rpc.Client{}, ctx: ctx,
@@ -500,7 +495,7 @@ func (m *master) StartWorker(ctx context.Context, s jobmaster.Slot) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		cctx, cancel := context.WithTimeout(ctx, startWorkerTimeout)
+		cctx, cancel := context.WithTimeout(ctx, workerStartTimeout)
 		defer cancel()
 		_, err := rpc.Call[rpc.StartWorker, rpc.Empty](cctx, m.client, w.tmAddr, rpc.MethodStartWorker, req)
 		if err == nil {

@@ -44,9 +44,9 @@ type Process struct {
 	Detached   bool   `json:"detached,omitempty"`
 	Builtin    bool   `json:"builtin,omitempty"`
 
-	// Client and local: a file the process appends the ID of each job it
-	// submits or runs to, one a line, so that whoever started it knows
-	// whether the program defined a job at all.
+	// Client: a file the process appends the ID of each job it submits
+	// to, one a line, so that whoever started it knows whether the
+	// program defined a job at all.
 	SubmitLog string `json:"submitLog,omitempty"`
 
 	// JobMaster and worker: the job, and the host to listen on and to
@@ -82,8 +82,7 @@ func (p *Process) Env() string {
 	return EnvVar + "=" + string(b)
 }
 
-// noteSubmitted appends the ID of a job submitted or run to SubmitLog,
-// if set.
+// noteSubmitted appends the ID of a submitted job to SubmitLog, if set.
 func (p *Process) noteSubmitted(id string) error {
 	if p.SubmitLog == "" {
 		return nil
@@ -100,10 +99,6 @@ func (p *Process) noteSubmitted(id string) error {
 	}
 	return nil
 }
-
-// NoteRun notes in SubmitLog, if set, that the process runs job id
-// itself (RoleLocal).
-func (p *Process) NoteRun(id string) error { return p.noteSubmitted(id) }
 
 // FromEnv reads the process's role from EnvVar; nil if it is not set.
 func FromEnv() (*Process, error) {
