@@ -11,6 +11,8 @@ import (
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/clock"
+	"github.com/runnel-io/runnel/runtime/graph"
+	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/runtime/network"
 	"github.com/runnel-io/runnel/runtime/operator"
 	"github.com/runnel-io/runnel/runtime/task"
@@ -495,4 +497,41 @@ func (c *Checkpointer) Gateways() map[int][]operator.CoordinatorGateway {
 		gws[oc.Node] = list
 	}
 	return gws
+}
+
+// CheckpointerFor returns the checkpointer of job id with graph jg as cfg
+// configures it, and the normalized location of the snapshot it starts
+// from ("" for none). It returns no checkpointer for a job with neither
+// checkpoint storage nor operator coordinators. A snapshot that cannot
+// be read or does not fit the job is a failure RestoreFailure
+// classifies; a configuration that cannot work is non-recoverable.
+func CheckpointerFor(ctx context.Context, id string, jg *graph.JobGraph, cfg job.Config) (*Checkpointer, string, error) {
+	cj, coords := CheckpointJob(id, jg)
+	if cfg.Checkpoints == nil && cfg.RestorePath != "" {
+		return nil, "", NonRecoverable(errors.New("jobmaster: restoring from a savepoint needs checkpoint storage (state.checkpoints.dir)"))
+	}
+	if cfg.Checkpoints == nil && len(coords) == 0 {
+		return nil, "", nil
+	}
+	var ccfg checkpoint.Config
+	var st storage.Storage
+	var md *checkpoint.Metadata
+	var loc string
+	if cfg.Checkpoints != nil {
+		ccfg, st = cfg.Checkpoints.Config, cfg.Checkpoints.Storage
+		if cfg.RestorePath != "" {
+			var err error
+			if md, loc, err = st.ReadMetadata(ctx, cfg.RestorePath); err != nil {
+				return nil, "", RestoreFailure(fmt.Errorf("jobmaster: restore from %s: %w", cfg.RestorePath, err))
+			}
+			if err := CheckRestore(md, loc, jg, cfg.AllowNonRestoredState); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	cp, err := NewCheckpointer(ccfg, cj, coords, st, cfg.Clock, cfg.Logger, md, loc)
+	if err != nil {
+		return nil, "", NonRecoverable(err)
+	}
+	return cp, loc, nil
 }

@@ -57,35 +57,11 @@ func Deploy(name string, jg *graph.JobGraph, cfg job.Config, listener func(jobma
 	if j.id == "" {
 		j.id = newJobID()
 	}
-	cj, coords := jobmaster.CheckpointJob(j.id, jg)
-	restoreFrom := ""
-	switch {
-	case cfg.Checkpoints == nil && cfg.RestorePath != "":
-		return nil, errors.New("minicluster: restoring from a savepoint needs checkpoint storage")
-	case cfg.Checkpoints == nil && len(coords) > 0:
-		// No checkpoints, but operator coordinators to run.
-		cp, err := jobmaster.NewCheckpointer(checkpoint.Config{}, cj, coords, nil, cfg.Clock, cfg.Logger, nil, "")
-		if err != nil {
-			return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
-		}
-		j.cp = cp
-	case cfg.Checkpoints != nil:
-		var md *checkpoint.Metadata
-		if cfg.RestorePath != "" {
-			var err error
-			if md, restoreFrom, err = cfg.Checkpoints.Storage.ReadMetadata(context.Background(), cfg.RestorePath); err != nil {
-				return nil, fmt.Errorf("minicluster: restore job %q: %w", name, err)
-			}
-			if err := jobmaster.CheckRestore(md, restoreFrom, jg, cfg.AllowNonRestoredState); err != nil {
-				return nil, fmt.Errorf("minicluster: restore job %q: %w", name, err)
-			}
-		}
-		cp, err := jobmaster.NewCheckpointer(cfg.Checkpoints.Config, cj, coords, cfg.Checkpoints.Storage, cfg.Clock, cfg.Logger, md, restoreFrom)
-		if err != nil {
-			return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
-		}
-		j.cp = cp
+	cp, restoreFrom, err := jobmaster.CheckpointerFor(context.Background(), j.id, jg, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("minicluster: job %q: %w", name, err)
 	}
+	j.cp = cp
 	m, err := jobmaster.NewMaster(jobmaster.MasterConfig{
 		Core:         jobmaster.CoreConfig{Vertices: jobmaster.Vertices(jg), Restart: cfg.Restart, RestoreFrom: restoreFrom},
 		Checkpointer: j.cp, Clock: cfg.Clock, Logger: cfg.Logger.With("job", name), Listener: j.hear,

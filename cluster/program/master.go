@@ -17,7 +17,6 @@ import (
 	"github.com/runnel-io/runnel/cluster/rpc"
 	"github.com/runnel-io/runnel/internal/outbox"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
-	"github.com/runnel-io/runnel/runtime/checkpoint/storage"
 	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/runtime/network"
 	"github.com/runnel-io/runnel/runtime/operator"
@@ -136,31 +135,12 @@ func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger)
 // setup makes the job's checkpointer and Master.
 func (m *master) setup(ctx context.Context) error {
 	j, cfg := m.job, m.job.Config
-	cj, coords := jobmaster.CheckpointJob(m.p.JobID, j.Graph)
-	var md *checkpoint.Metadata
-	var loc string
-	if cfg.Checkpoints == nil && cfg.RestorePath != "" {
-		return jobmaster.NonRecoverable(errors.New("program: restoring from a savepoint needs checkpoint storage (state.checkpoints.dir)"))
+	cfg.Logger = m.log
+	cp, loc, err := jobmaster.CheckpointerFor(ctx, m.p.JobID, j.Graph, cfg)
+	if err != nil {
+		return fmt.Errorf("program: job %q: %w", j.Name, err)
 	}
-	if cfg.Checkpoints != nil || len(coords) > 0 {
-		ccfg := checkpoint.Config{}
-		var st storage.Storage
-		if cfg.Checkpoints != nil {
-			ccfg, st = cfg.Checkpoints.Config, cfg.Checkpoints.Storage
-			if cfg.RestorePath != "" {
-				var err error
-				if md, loc, err = st.ReadMetadata(ctx, cfg.RestorePath); err != nil {
-					return jobmaster.RestoreFailure(fmt.Errorf("program: restore from %s: %w", cfg.RestorePath, err))
-				}
-				if err := jobmaster.CheckRestore(md, loc, j.Graph, cfg.AllowNonRestoredState); err != nil {
-					return err
-				}
-			}
-		}
-		cp, err := jobmaster.NewCheckpointer(ccfg, cj, coords, st, cfg.Clock, m.log, md, loc)
-		if err != nil {
-			return jobmaster.NonRecoverable(fmt.Errorf("program: job %q: %w", j.Name, err))
-		}
+	if cp != nil {
 		m.cp, m.gws = cp, cp.Gateways()
 	}
 	jm, err := jobmaster.NewMaster(jobmaster.MasterConfig{
