@@ -35,8 +35,8 @@ var (
 		WithValidator(Between(0, maxPort))
 	RestAddress = String("rest.address", "",
 		"The address clients use to reach the REST endpoint. If it is not set, jobmanager.rpc.address is used.")
-	RestBindAddress = String("rest.bind-address", "",
-		"The address the REST endpoint listens on. If it is not set, it listens on all interfaces.")
+	RestBindAddress = String("rest.bind-address", "localhost",
+		"The address the REST endpoint listens on: by default loopback only, as in Flink's shipped configuration. Set 0.0.0.0 to listen on all interfaces.")
 )
 
 // BlobServerPort is the port of the JobManager's BLOB server.
@@ -211,3 +211,46 @@ func restartRows() []Row {
 	}
 	return rows
 }
+
+// Bind addresses: where the cluster's processes listen, as opposed to the
+// addresses they are reached at. Every listener binds to loopback unless
+// one of these, or the address it is reached at, says otherwise;
+// listening on all interfaces takes an explicit 0.0.0.0.
+var (
+	JobManagerBindHost = String("jobmanager.bind-host", "",
+		"The address the JobManager's RPC endpoint and BLOB server listen on. If it is not set, jobmanager.rpc.address (by default localhost: loopback only). Set 0.0.0.0 to listen on all interfaces.")
+	TaskManagerBindHost = String("taskmanager.bind-host", "",
+		"The address the TaskManager's RPC endpoint and its workers' RPC and data ports listen on. If it is not set, the address the TaskManager is reached at (taskmanager.host, or the interface towards the JobManager: loopback for a JobManager on loopback). Set 0.0.0.0 to listen on all interfaces.")
+)
+
+// Security: TLS for the cluster's internal connections and for the REST
+// API, and what the REST API lets its callers do. Package cluster/security
+// reads these keys.
+var (
+	SSLInternalEnabled = Bool("security.ssl.internal.enabled", false,
+		"Whether every internal connection (the RPC between the JobManager, JobMasters, TaskManagers and workers; the records between workers; BLOB downloads) is TLS 1.3 with mutual authentication: each side presents security.ssl.internal.cert and accepts only peers whose certificate chains to security.ssl.internal.trust.")
+	SSLInternalCert = String("security.ssl.internal.cert", "",
+		"The PEM file of the certificate (with its chain) a process presents on internal connections. Required with security.ssl.internal.enabled.")
+	SSLInternalKey = String("security.ssl.internal.key", "",
+		"The PEM file of the private key of security.ssl.internal.cert. Required with security.ssl.internal.enabled.")
+	SSLInternalTrust = String("security.ssl.internal.trust", "",
+		"The PEM file of the CA certificates internal peers must chain to. Required with security.ssl.internal.enabled.")
+	SSLRESTEnabled = Bool("security.ssl.rest.enabled", false,
+		"Whether the REST API is served over HTTPS (TLS 1.3) with security.ssl.rest.cert, and clients (the CLI, jobs' clients) connect with HTTPS, trusting security.ssl.rest.trust.")
+	SSLRESTCert = String("security.ssl.rest.cert", "",
+		"The PEM file of the REST API's certificate (with its chain); a client presents it as its certificate when the server asks for one. Required for the server with security.ssl.rest.enabled.")
+	SSLRESTKey = String("security.ssl.rest.key", "",
+		"The PEM file of the private key of security.ssl.rest.cert.")
+	SSLRESTTrust = String("security.ssl.rest.trust", "",
+		"The PEM file of the CA certificates a client trusts the REST API's certificate by, and, with security.ssl.rest.authentication-enabled, that clients' certificates must chain to. If it is not set, clients trust the system's CAs.")
+	SSLRESTAuthentication = Bool("security.ssl.rest.authentication-enabled", false,
+		"Whether the REST API accepts only clients that present a certificate chaining to security.ssl.rest.trust (mutual TLS).")
+	RESTTokenFile = String("rest.authentication.token-file", "",
+		"A file holding a bearer token: the REST API answers 401 to requests without the header Authorization: Bearer <token>, and the CLI sends it. The token is never logged nor shown by the REST API.")
+	WebSubmitEnable = Bool("web.submit.enable", true,
+		"Whether the REST API accepts jobs (POST /jobs); if false, submissions get 403.")
+	WebCancelEnable = Bool("web.cancel.enable", true,
+		"Whether the REST API cancels jobs (PATCH /jobs/:jobid); if false, cancellations get 403.")
+	RESTSavepointAnyDirectory = Bool("rest.savepoint.allow-any-directory", false,
+		"Whether the REST API takes savepoints, and stops jobs with savepoints, into any directory a caller names. If false, a named directory must be state.savepoints.dir or below it; without state.savepoints.dir, callers cannot name one.")
+)

@@ -20,7 +20,7 @@ func newServer(t *testing.T, maxSize int64) (*Server, *Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Listen("127.0.0.1:0"); err != nil {
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close(context.Background()) })

@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -57,9 +58,10 @@ func NewServer(dir string, maxSize int64, log *slog.Logger) (*Server, error) {
 }
 
 // Listen binds the server to addr ("host:port"; port 0 picks a free one)
-// and serves until Close; Addr then reports the bound address.
-func (s *Server) Listen(addr string) (err error) {
-	s.http, err = httpserve.Listen("blob", addr, s, s.log)
+// and serves until Close, over TLS if conf is not nil; Addr then reports
+// the bound address.
+func (s *Server) Listen(addr string, conf *tls.Config) (err error) {
+	s.http, err = httpserve.Listen("blob", addr, s, conf, s.log)
 	return err
 }
 
@@ -91,6 +93,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/blobs":
+		w.Header().Set("Allow", "PUT, POST")
+		http.Error(w, "blob: method not allowed", http.StatusMethodNotAllowed)
+	case hasKey:
+		w.Header().Set("Allow", "GET, DELETE")
+		http.Error(w, "blob: method not allowed", http.StatusMethodNotAllowed)
 	default:
 		http.Error(w, "blob: no such resource", http.StatusNotFound)
 	}

@@ -153,7 +153,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		return &rpc.HeartbeatAck{}, nil
 	})
 	d.handle(j.rpc)
-	if err := j.rpc.Listen(rpcAddr); err != nil {
+	if err := j.rpc.Listen(rpcAddr, nil); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.JobManagerRPCPort, err)
 	}
 	defer j.shutdown(j.rpc.Close)
@@ -164,7 +164,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	if j.blobs, err = blob.NewServer(filepath.Join(work, "blobs"), 0, j.log); err != nil {
 		return err
 	}
-	if err := j.blobs.Listen(net.JoinHostPort(rpcHost, strconv.Itoa(blobPort))); err != nil {
+	if err := j.blobs.Listen(net.JoinHostPort(rpcHost, strconv.Itoa(blobPort)), nil); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.BlobServerPort, err)
 	}
 	defer j.shutdown(j.blobs.Close)
@@ -187,7 +187,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	defer func() { _ = lead.Resign() }()
 
 	j.rest = rest.NewServer(backend{j, d}, version.String(), j.log)
-	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort))); err != nil {
+	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort)), nil); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.RestPort, err)
 	}
 	defer j.shutdown(j.rest.Close)

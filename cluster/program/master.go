@@ -90,7 +90,7 @@ func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger)
 
 	m.server = rpc.NewServer(log)
 	m.handle()
-	if err := m.server.Listen(net.JoinHostPort(p.Host, "0")); err != nil {
+	if err := m.server.Listen(net.JoinHostPort(p.Host, "0"), nil); err != nil {
 		return fmt.Errorf("program: JobMaster: %w", err)
 	}
 	defer closeServer(m.server)

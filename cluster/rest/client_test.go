@@ -21,7 +21,7 @@ func startServer(t *testing.T, backend *fakeBackend) *Server {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent() // a leak is the test's own
 	s := NewServer(backend, "1.2.3", nil)
-	if err := s.Listen("127.0.0.1:0"); err != nil {
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -137,7 +137,7 @@ func TestJobsProgramIsStreamed(t *testing.T) {
 		return append(b, rest...), err
 	}
 	s := NewServer(backend, "test", nil)
-	if err := s.Listen("127.0.0.1:0"); err != nil {
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())

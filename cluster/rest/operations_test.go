@@ -85,7 +85,7 @@ func TestCheckpointOperationsEndWhenTheServerCloses(t *testing.T) {
 	backend := newFakeBackend()
 	backend.gate = make(chan struct{}) // never opened
 	s := NewServer(backend, "test", nil)
-	if err := s.Listen("127.0.0.1:0"); err != nil {
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	ck := triggerID(t, s, "/jobs/j1/checkpoints", "")

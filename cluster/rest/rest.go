@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -174,11 +175,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // Handler is the server's http.Handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Listen binds the server to addr and serves until Close.
-func (s *Server) Listen(addr string) (err error) {
-	s.http, err = httpserve.Listen("rest", addr, s.mux, s.log)
+// Listen binds the server to addr and serves until Close, over TLS if
+// conf is not nil.
+func (s *Server) Listen(addr string, conf *tls.Config) (err error) {
+	s.http, err = httpserve.Listen("rest", addr, s.mux, conf, s.log)
 	return err
 }
+
+// URL is the server's base URL, once it listens: "http://127.0.0.1:8081".
+func (s *Server) URL() string { return s.http.URL() }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.http.Addr() }

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/runnel-io/runnel/internal/httpserve"
 )
@@ -97,8 +99,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/rpc/v")
 	version, method, ok2 := strings.Cut(rest, "/")
 	switch {
-	case !ok || !ok2 || r.Method != http.MethodPost:
+	case !ok || !ok2:
 		writeError(w, http.StatusNotFound, &Error{Code: CodeNotFound, Message: r.Method + " " + r.URL.Path})
+		return
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, &Error{Code: CodeBadRequest, Message: r.Method + " " + r.URL.Path + ": calls are POST"})
 		return
 	case version != fmt.Sprint(Version):
 		writeError(w, http.StatusBadRequest, &Error{Code: CodeVersion,
@@ -111,8 +117,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, &Error{Code: CodeBadRequest,
+			Message: fmt.Sprintf("%s: the request is larger than %d bytes", method, MaxBody)})
+		return
+	}
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, &Error{Code: CodeBadRequest, Message: err.Error()})
+		writeError(w, http.StatusBadRequest, &Error{Code: CodeBadRequest, Message: fmt.Sprintf("%s: reading the request: %v", method, err)})
 		return
 	}
 	resp, err := fn(r.Context(), body)
@@ -145,9 +157,11 @@ func writeError(w http.ResponseWriter, status int, e *Error) {
 	_ = json.NewEncoder(w).Encode(e)
 }
 
-// Listen binds the server to addr and serves until Close.
-func (s *Server) Listen(addr string) (err error) {
-	s.http, err = httpserve.Listen("rpc", addr, s, s.log)
+// Listen binds the server to addr and serves until Close, over TLS if
+// conf is not nil (security.Internal.Server: mutual TLS, which refuses a
+// caller without a trusted certificate before it reads a call).
+func (s *Server) Listen(addr string, conf *tls.Config) (err error) {
+	s.http, err = httpserve.Listen("rpc", addr, s, conf, s.log)
 	return err
 }
 
@@ -157,16 +171,24 @@ func (s *Server) Addr() string { return s.http.Addr() }
 // Close stops the server, waiting for calls in progress until ctx is done.
 func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
 
-// Client calls methods of servers. It is safe for concurrent use.
+// Client calls methods of servers. It is safe for concurrent use; its
+// fields must not change after the first call.
 type Client struct {
-	HTTP *http.Client // a client with no overall timeout if nil: calls use their context
+	// TLS, if not nil, makes calls over TLS with it
+	// (security.Internal.Client); they are plain HTTP otherwise.
+	TLS *tls.Config
+
+	once sync.Once
+	hc   *http.Client
 }
 
+// NewClient returns a client that calls over TLS with conf, or plain HTTP
+// if conf is nil.
+func NewClient(conf *tls.Config) *Client { return &Client{TLS: conf} }
+
 func (c *Client) http() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return http.DefaultClient
+	c.once.Do(func() { c.hc = httpserve.Client(c.TLS) })
+	return c.hc
 }
 
 // Call calls method at addr ("host:port") with req and decodes the answer
@@ -176,7 +198,7 @@ func Call[Req, Resp any](ctx context.Context, c *Client, addr, method string, re
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %s: %w", method, err)
 	}
-	url := fmt.Sprintf("http://%s/rpc/v%d/%s", addr, Version, method)
+	url := fmt.Sprintf("%s://%s/rpc/v%d/%s", httpserve.Scheme(c.TLS), addr, Version, method)
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %s: %w", method, err)

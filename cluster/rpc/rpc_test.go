@@ -30,7 +30,7 @@ func server(t *testing.T) *Server {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
-	if err := s.Listen("127.0.0.1:0"); err != nil {
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -200,7 +200,7 @@ func (t *TaskManager) Run(ctx context.Context) error {
 	t.server = rpc.NewServer(t.log)
 	rpc.Handle(t.server, rpc.MethodStartWorker, t.startWorker)
 	rpc.Handle(t.server, rpc.MethodStopWorker, t.stopWorker)
-	if err := t.server.Listen(net.JoinHostPort(t.cfg.Host, strconv.Itoa(t.cfg.RPCPort))); err != nil {
+	if err := t.server.Listen(net.JoinHostPort(t.cfg.Host, strconv.Itoa(t.cfg.RPCPort)), nil); err != nil {
 		return fmt.Errorf("taskmanager: taskmanager.rpc.port: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(t.server.Addr())

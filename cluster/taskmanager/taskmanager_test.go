@@ -47,7 +47,7 @@ func TestTaskManagerReregisters(t *testing.T) {
 		}
 		return &rpc.HeartbeatAck{}, nil
 	})
-	if err := s.Listen("127.0.0.1:0"); err != nil {
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())

@@ -152,7 +152,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		return &rpc.Empty{}, nil
 	})
 	for _, s := range []*rpc.Server{jm, master} {
-		if err := s.Listen("127.0.0.1:0"); err != nil {
+		if err := s.Listen("127.0.0.1:0", nil); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close(context.Background()) })
@@ -385,7 +385,7 @@ func TestStartWorkerFromBlob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := blobs.Listen("127.0.0.1:0"); err != nil {
+	if err := blobs.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = blobs.Close(context.Background()) })
@@ -582,7 +582,7 @@ func TestStartWorkerErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := blobs.Listen("127.0.0.1:0"); err != nil {
+	if err := blobs.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = blobs.Close(context.Background()) })

@@ -170,7 +170,7 @@ func restServer(t *testing.T, backend *jobsBackend) string {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	s := rest.NewServer(backend, "test", nil)
-	if err := s.Listen("127.0.0.1:0"); err != nil {
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
