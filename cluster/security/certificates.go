@@ -58,6 +58,16 @@ func CreateCertificates(dir string, hosts []string) (Certificates, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Certificates{}, fmt.Errorf("security: %w", err)
 	}
+	// Nothing is written if any file exists: no half-made set.
+	names := []string{"ca.pem", "ca-key.pem"}
+	for _, h := range hosts {
+		names = append(names, h+".pem", h+"-key.pem")
+	}
+	for _, n := range names {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+			return Certificates{}, fmt.Errorf("security: %s exists: certificates are never overwritten; choose another directory", filepath.Join(dir, n))
+		}
+	}
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -50,7 +50,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return jobs.UsageError{Err: err} })
 	root.AddCommand(newRunCommand(), newVersionCommand(), newNexmarkCommand(), newJobManagerCommand(), newTaskManagerCommand(), newClusterCommand(),
-		newListCommand(), newInfoCommand(), newCancelCommand(), newStopCommand(), newSavepointCommand(), newCheckpointCommand())
+		newListCommand(), newInfoCommand(), newCancelCommand(), newStopCommand(), newSavepointCommand(), newCheckpointCommand(),
+		newSecurityCommand())
 	return root
 }
 
