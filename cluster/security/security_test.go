@@ -276,4 +276,3 @@ func TestInternalEnv(t *testing.T) {
 		t.Errorf("unset: %+v, %v", in, err)
 	}
 }
-
