@@ -14,8 +14,8 @@ import (
 	"github.com/runnel-io/runnel/internal/tlstest"
 )
 
-// failures is a slog handler that counts the records with a message,
-// and signals each on a channel.
+// failures is a slog handler that passes the error of each record with
+// message msg to seen, dropping it if seen is full.
 type failures struct {
 	msg  string
 	seen chan string
