@@ -3,6 +3,7 @@ package jobmanager
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
 	"github.com/runnel-io/runnel/cluster/rest"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/internal/outbox"
 	"github.com/runnel-io/runnel/internal/procgroup"
@@ -48,6 +50,9 @@ type Dispatcher struct {
 	log    *slog.Logger
 	clk    clock.Clock
 	client *rpc.Client
+	// internal is the JobManager's internal TLS, which its JobMasters
+	// use too.
+	internal security.Internal
 
 	// Set by the JobManager before it serves.
 	rm          *Service
@@ -93,8 +98,11 @@ type notice struct {
 	body   any
 }
 
-func newDispatcher(clk clock.Clock, log *slog.Logger) *Dispatcher {
-	return &Dispatcher{log: log, clk: clk, client: &rpc.Client{}, jobs: map[string]*jobRecord{}, grace: 10 * time.Second}
+// newDispatcher returns a Dispatcher that calls JobMasters with a client
+// of TLS configuration conf (nil: plain HTTP) and hands its JobMasters
+// the internal TLS settings in.
+func newDispatcher(clk clock.Clock, log *slog.Logger, in security.Internal, conf *tls.Config) *Dispatcher {
+	return &Dispatcher{log: log, clk: clk, client: rpc.NewClient(conf), internal: in, jobs: map[string]*jobRecord{}, grace: 10 * time.Second}
 }
 
 func (d *Dispatcher) now() int64 { return d.clk.Now().UnixMilli() }
@@ -288,7 +296,9 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 	}
 	defer logFile.Close()
 	cmd := exec.Command(exe, s.Args...)
-	cmd.Env = append(os.Environ(), p.Env())
+	// The JobManager's own TLS settings, after any inherited ones: the
+	// last entry of a name wins.
+	cmd.Env = append(os.Environ(), p.Env(), d.internal.Env())
 	if fi, err := os.Stat(s.WorkingDir); err == nil && fi.IsDir() {
 		cmd.Dir = s.WorkingDir
 	}

@@ -2,6 +2,7 @@ package jobmanager
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/standalone"
 	"github.com/runnel-io/runnel/cluster/rest"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/internal/version"
 	"github.com/runnel-io/runnel/runtime/clock"
@@ -51,6 +53,11 @@ type JobManager struct {
 	rm    *Service
 	hbInt time.Duration
 	ready chan struct{}
+
+	// The TLS of the internal connections (security.ssl.internal.*): nil
+	// configurations if disabled.
+	internal             security.Internal
+	tlsServer, tlsClient *tls.Config
 }
 
 // New prepares a JobManager from its configuration.
@@ -61,7 +68,19 @@ func New(conf *config.Configuration, opts Options) (*JobManager, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
 	}
-	return &JobManager{conf: conf, opts: opts, log: opts.Logger, ready: make(chan struct{})}, nil
+	j := &JobManager{conf: conf, opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	// Bad TLS settings fail here, at start-up, naming the key.
+	var err error
+	if j.internal, err = security.InternalFrom(conf); err != nil {
+		return nil, fmt.Errorf("jobmanager: %w", err)
+	}
+	if j.tlsServer, err = j.internal.Server(); err != nil {
+		return nil, fmt.Errorf("jobmanager: %w", err)
+	}
+	if j.tlsClient, err = j.internal.Client(); err != nil {
+		return nil, fmt.Errorf("jobmanager: %w", err)
+	}
+	return j, nil
 }
 
 // Ready is closed once the JobManager listens on its ports.
@@ -133,7 +152,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		drv = standalone.New()
 	}
 	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout, SlotRequestTimeout: slotTimeout}
-	d := newDispatcher(j.opts.Clock, j.log)
+	d := newDispatcher(j.opts.Clock, j.log, j.internal, j.tlsClient)
 	j.rm, err = NewService(rmCfg, drv, d, j.opts.Clock, j.log)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
@@ -153,7 +172,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		return &rpc.HeartbeatAck{}, nil
 	})
 	d.handle(j.rpc)
-	if err := j.rpc.Listen(rpcAddr, nil); err != nil {
+	if err := j.rpc.Listen(rpcAddr, j.tlsServer); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.JobManagerRPCPort, err)
 	}
 	defer j.shutdown(j.rpc.Close)
@@ -164,7 +183,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	if j.blobs, err = blob.NewServer(filepath.Join(work, "blobs"), 0, j.log); err != nil {
 		return err
 	}
-	if err := j.blobs.Listen(net.JoinHostPort(rpcHost, strconv.Itoa(blobPort)), nil); err != nil {
+	if err := j.blobs.Listen(net.JoinHostPort(rpcHost, strconv.Itoa(blobPort)), j.tlsServer); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.BlobServerPort, err)
 	}
 	defer j.shutdown(j.blobs.Close)
@@ -248,7 +267,10 @@ func (l *lateProcess) Start(ctx context.Context, events rm.WorkerEvents) error {
 	host, port, _ := net.SplitHostPort(l.jobManager)
 	cmd := append([]string(nil), l.cmd...)
 	cmd = append(cmd, "-D"+config.JobManagerRPCAddress.Key()+"="+host, "-D"+config.JobManagerRPCPort.Key()+"="+port)
-	for _, k := range []string{config.HeartbeatInterval.Key(), config.HeartbeatTimeout.Key()} {
+	// They share its internal TLS settings: without them they could not
+	// register.
+	for _, k := range []string{config.HeartbeatInterval.Key(), config.HeartbeatTimeout.Key(),
+		config.SSLInternalEnabled.Key(), config.SSLInternalCert.Key(), config.SSLInternalKey.Key(), config.SSLInternalTrust.Key()} {
 		if v, ok := l.conf.Map()[k]; ok {
 			cmd = append(cmd, "-D"+k+"="+v)
 		}

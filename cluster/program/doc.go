@@ -83,4 +83,12 @@
 //  4. No process outlives its part: a worker dies with its TaskManager
 //     (Pdeathsig) and ends without its JobMaster; the JobMaster stops its
 //     workers and releases its slots when the job ends.
+//  5. With internal TLS, a JobMaster and a worker take the settings their
+//     parent hands them (security.EnvInternal; a settings entry that does
+//     not load fails the process before it listens), and every connection
+//     they serve or open is mutual TLS 1.3: their RPC endpoints, the
+//     worker's data port (a TLS listener: tcp's invariant 10) and its data
+//     client (tcp.DialTLS). A job then runs exactly once across
+//     TaskManagers as without TLS (examples/jobs/exactlyonce
+//     TestExactlyOnceWithInternalTLS).
 package program

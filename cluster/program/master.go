@@ -77,7 +77,11 @@ type remoteWorker struct {
 const stopWorkerTimeout = 10 * time.Second
 
 func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) error {
-	m := &master{p: p, job: j, log: log, client: &rpc.Client{}, ctx: ctx,
+	tlsServer, tlsClient, err := internalTLS()
+	if err != nil {
+		return err
+	}
+	m := &master{p: p, job: j, log: log, client: rpc.NewClient(tlsClient), ctx: ctx,
 		status: outbox.New[rpc.JobStatus](outboxLimit), workers: map[string]*remoteWorker{}, state: rest.StateCreated}
 	plan := j.Graph.Plan(j.Name)
 	var setupErr error
@@ -90,7 +94,7 @@ func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger)
 
 	m.server = rpc.NewServer(log)
 	m.handle()
-	if err := m.server.Listen(net.JoinHostPort(p.Host, "0"), nil); err != nil {
+	if err := m.server.Listen(net.JoinHostPort(p.Host, "0"), tlsServer); err != nil {
 		return fmt.Errorf("program: JobMaster: %w", err)
 	}
 	defer closeServer(m.server)
@@ -108,7 +112,6 @@ func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger)
 		<-statusDone
 		return fmt.Errorf("program: register the JobMaster with the Dispatcher at %s: %w", p.Dispatcher, err)
 	}
-	var err error
 	if setupErr != nil {
 		// The job cannot start: it fails, and the Dispatcher hears why.
 		log.Error("the job cannot start", "error", setupErr)

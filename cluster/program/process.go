@@ -1,10 +1,13 @@
 package program
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/runnel-io/runnel/cluster/security"
 )
 
 // EnvVar is the environment variable that gives a job's program its role
@@ -134,4 +137,22 @@ func FromEnv() (*Process, error) {
 		p.HeartbeatTimeout = 5 * p.HeartbeatInterval
 	}
 	return p, nil
+}
+
+// internalTLS reads the internal TLS settings that the process's parent
+// (the Dispatcher for a JobMaster, a TaskManager for a worker) handed it
+// in security.EnvInternal, and returns the TLS configurations of its
+// servers and clients: nil if disabled.
+func internalTLS() (server, client *tls.Config, err error) {
+	in, err := security.InternalFromEnv()
+	if err != nil {
+		return nil, nil, fmt.Errorf("program: %w", err)
+	}
+	if server, err = in.Server(); err != nil {
+		return nil, nil, fmt.Errorf("program: %s: %w", security.EnvInternal, err)
+	}
+	if client, err = in.Client(); err != nil {
+		return nil, nil, fmt.Errorf("program: %s: %w", security.EnvInternal, err)
+	}
+	return server, client, nil
 }

@@ -2,6 +2,7 @@ package program
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,8 +58,12 @@ type attemptRun struct {
 
 func runWorker(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) error {
 	log = log.With("taskmanager", p.TaskManager)
+	tlsServer, tlsClient, err := internalTLS()
+	if err != nil {
+		return err
+	}
 	plan := j.Graph.Plan(j.Name)
-	h := &host{p: p, job: j, log: log, client: &rpc.Client{}, reports: outbox.New[rpc.Report](outboxLimit),
+	h := &host{p: p, job: j, log: log, client: rpc.NewClient(tlsClient), reports: outbox.New[rpc.Report](outboxLimit),
 		controls: make(chan []rpc.Control, 64), locations: map[int64]storage.StateWriter{}}
 	if c := j.Config.Checkpoints; c != nil {
 		h.st = c.Storage
@@ -72,6 +77,11 @@ func runWorker(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) er
 	ln, err := net.Listen("tcp", net.JoinHostPort(p.Host, "0"))
 	if err != nil {
 		return fmt.Errorf("program: worker data port: %w", err)
+	}
+	if tlsServer != nil {
+		// The data server completes each connection's handshake before it
+		// reads a frame (tcp's invariant 10).
+		ln = tls.NewListener(ln, tlsServer)
 	}
 	segment := j.Config.SegmentSize
 	if segment <= 0 {
@@ -88,7 +98,11 @@ func runWorker(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) er
 			cancel(fmt.Errorf("program: worker data server: %w", err))
 		}
 	}()
-	h.data = tcp.NewClient(tcp.ClientOptions{})
+	var dataOpts tcp.ClientOptions
+	if tlsClient != nil {
+		dataOpts.Dial = tcp.DialTLS(nil, tlsClient)
+	}
+	h.data = tcp.NewClient(dataOpts)
 	defer h.data.Close()
 
 	srv := rpc.NewServer(log)
@@ -105,7 +119,7 @@ func runWorker(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) er
 			return nil, rpc.Errorf(rpc.CodeConflict, "the worker is stopping")
 		}
 	})
-	if err := srv.Listen(net.JoinHostPort(p.Host, "0"), nil); err != nil {
+	if err := srv.Listen(net.JoinHostPort(p.Host, "0"), tlsServer); err != nil {
 		return fmt.Errorf("program: worker: %w", err)
 	}
 	defer closeServer(srv)

@@ -11,6 +11,13 @@
 // plain structs; new optional fields may be added within a version
 // (unknown fields are ignored), anything else needs a new version.
 //
+// With security.ssl.internal.enabled, every server of the control plane
+// listens over mutual TLS 1.3 and every client calls over it (https), with
+// the certificates of security.ssl.internal.*: each process builds its
+// Server and Client TLS configurations from security.Internal, read from
+// its configuration (JobManager, TaskManager) or from its parent's
+// environment (security.EnvInternal: JobMasters and workers).
+//
 // Why not gRPC: the control plane carries few, small messages (heartbeats
 // every heartbeat.interval, deployments, checkpoint acknowledgements), so
 // the cost of an HTTP round trip does not matter, while plain HTTP and JSON
@@ -25,4 +32,11 @@
 //     (TestCallHonoursTheDeadline).
 //  3. The monitor reports a peer lost once, when no heartbeat came for the
 //     timeout, and not again until it is seen anew (TestMonitor).
+//  4. With TLS (Server.Listen with security.Internal.Server), a caller
+//     without a certificate that chains to the trust, with one of another
+//     CA, or in plain HTTP is refused during the TLS handshake: no request
+//     is read and no handler runs, and the server goes on serving the
+//     cluster's callers (TestTLSRefusesCallersWithoutCertificate,
+//     FuzzRPCTLSHandshake). A Client with security.Internal.Client calls
+//     no server of another CA (TestTLSClientRefusesForeignServer).
 package rpc

@@ -20,7 +20,9 @@
 // once into <work dir>/blobs/<key> and shared by every worker with that
 // program. Its arguments are StartWorker.Args (what follows the program
 // on its command line), its environment the TaskManager's plus
-// StartWorker.Env, its working directory StartWorker.WorkingDir if
+// StartWorker.Env (which may only set RUNNEL_PROCESS, the worker's role)
+// and the TaskManager's internal TLS settings (security.EnvInternal),
+// its working directory StartWorker.WorkingDir if
 // that exists (else the TaskManager's), and its output is appended to
 // <work dir>/<job ID>.log. The work directory is
 // process.taskmanager.working-dir, or a temporary one that lives as long
@@ -59,6 +61,14 @@
 //  7. Run stops every goroutine it started, closes its RPC endpoint and
 //     waits for the calls in progress before it returns (TestMain checks
 //     that no goroutine outlives the tests).
+//  8. With internal TLS (Config.Internal), the RPC endpoint refuses a
+//     caller without a certificate of the cluster before it reads a call,
+//     so no worker is started for it; a StartWorker may set no environment
+//     entry but RUNNEL_PROCESS, and a worker's internal TLS settings are
+//     always the TaskManager's own (TestStartWorkerRefusesCallersWithoutCertificate).
+//     A TaskManager without a certificate of the cluster cannot register
+//     with a JobManager that has internal TLS
+//     (jobmanager TestJobManagerRefusesForeignTaskManager).
 //
 // Lock order: TaskManager.mu is taken alone; it is never held while
 // waiting for a program's fetch semaphore, a process or a call.

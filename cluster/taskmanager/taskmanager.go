@@ -3,11 +3,13 @@ package taskmanager
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,7 +20,9 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/blob"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/config"
+	"github.com/runnel-io/runnel/internal/httpserve"
 	"github.com/runnel-io/runnel/internal/version"
 	"github.com/runnel-io/runnel/runtime/clock"
 )
@@ -60,6 +64,12 @@ type Config struct {
 	// StopGracePeriod is how long a worker process has to exit after
 	// SIGTERM before it is killed (default DefaultStopGracePeriod).
 	StopGracePeriod time.Duration
+	// Internal is the TLS of the internal connections
+	// (security.ssl.internal.*): of the RPC endpoint, of the calls to the
+	// JobManager and JobMasters, of the BlobServer downloads, and of the
+	// worker processes, which get it in their environment
+	// (security.EnvInternal). Disabled if zero.
+	Internal security.Internal
 }
 
 // ConfigFrom reads a TaskManager's configuration.
@@ -82,6 +92,7 @@ func ConfigFrom(c *config.Configuration) (Config, error) {
 	get(func() (e error) { cfg.HeartbeatInterval, e = config.Get(c, config.HeartbeatInterval); return })
 	get(func() (e error) { cfg.HeartbeatTimeout, e = config.Get(c, config.HeartbeatTimeout); return })
 	get(func() (e error) { cfg.WorkDir, e = config.Get(c, config.TaskManagerWorkingDir); return })
+	get(func() (e error) { cfg.Internal, e = security.InternalFrom(c); return })
 	cfg.JobManager = net.JoinHostPort(host, fmt.Sprint(port))
 	return cfg, err
 }
@@ -95,6 +106,10 @@ type TaskManager struct {
 	log    *slog.Logger
 	clk    clock.Clock
 	client *rpc.Client
+	// The TLS of the RPC endpoint and of the BlobServer downloads: nil
+	// if Config.Internal is disabled.
+	tlsServer, tlsClient *tls.Config
+	blobHTTP             *http.Client // fetches programs from BlobServers
 
 	ran   atomic.Bool
 	ready chan struct{} // closed once the RPC endpoint listens
@@ -162,8 +177,17 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*TaskManager, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tlsServer, err := cfg.Internal.Server()
+	if err != nil {
+		return nil, fmt.Errorf("taskmanager: %w", err)
+	}
+	tlsClient, err := cfg.Internal.Client()
+	if err != nil {
+		return nil, fmt.Errorf("taskmanager: %w", err)
+	}
 	return &TaskManager{
-		cfg: cfg, log: log.With("taskmanager", cfg.ID), clk: clk, client: &rpc.Client{},
+		cfg: cfg, log: log.With("taskmanager", cfg.ID), clk: clk, client: rpc.NewClient(tlsClient),
+		tlsServer: tlsServer, tlsClient: tlsClient, blobHTTP: httpserve.Client(tlsClient),
 		ready: make(chan struct{}), workers: map[string]*worker{}, fetching: map[blob.Key]chan struct{}{},
 	}, nil
 }
@@ -200,7 +224,7 @@ func (t *TaskManager) Run(ctx context.Context) error {
 	t.server = rpc.NewServer(t.log)
 	rpc.Handle(t.server, rpc.MethodStartWorker, t.startWorker)
 	rpc.Handle(t.server, rpc.MethodStopWorker, t.stopWorker)
-	if err := t.server.Listen(net.JoinHostPort(t.cfg.Host, strconv.Itoa(t.cfg.RPCPort)), nil); err != nil {
+	if err := t.server.Listen(net.JoinHostPort(t.cfg.Host, strconv.Itoa(t.cfg.RPCPort)), t.tlsServer); err != nil {
 		return fmt.Errorf("taskmanager: taskmanager.rpc.port: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(t.server.Addr())
@@ -266,6 +290,7 @@ func (t *TaskManager) shutdown(cancel context.CancelFunc) {
 		t.log.Warn("closing the RPC endpoint", "error", err)
 	}
 	t.wg.Wait()
+	t.blobHTTP.CloseIdleConnections()
 }
 
 // register registers with the JobManager, retrying every heartbeat

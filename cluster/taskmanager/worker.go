@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/blob"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/cluster/security"
+	"github.com/runnel-io/runnel/internal/httpserve"
 	"github.com/runnel-io/runnel/internal/procgroup"
 )
 
@@ -90,6 +93,10 @@ func (t *TaskManager) startWorker(ctx context.Context, req *rpc.StartWorker) (*r
 	return &rpc.Empty{}, nil
 }
 
+// processEnv is the one environment entry a StartWorker may set: the
+// worker's role in its job (program.EnvVar).
+const processEnv = "RUNNEL_PROCESS"
+
 // checkStart rejects a StartWorker the TaskManager cannot act on.
 func checkStart(req *rpc.StartWorker) error {
 	if err := checkJobID(req.JobID); err != nil {
@@ -99,8 +106,14 @@ func checkStart(req *rpc.StartWorker) error {
 		return fmt.Errorf("job %s: no JobMaster address", req.JobID)
 	}
 	if req.Env != "" {
-		if name, _, ok := strings.Cut(req.Env, "="); !ok || name == "" {
+		name, _, ok := strings.Cut(req.Env, "=")
+		if !ok || name == "" {
 			return fmt.Errorf("job %s: environment entry %q is not NAME=value", req.JobID, req.Env)
+		}
+		// The entry gives the worker its role, nothing else: above all
+		// not its TLS settings, which are the TaskManager's own.
+		if name != processEnv {
+			return fmt.Errorf("job %s: environment entry %s: only %s may be set", req.JobID, name, processEnv)
 		}
 	}
 	if !req.Builtin {
@@ -132,10 +145,15 @@ func (t *TaskManager) start(ctx, life context.Context, w *worker, req *rpc.Start
 		return err
 	}
 	argv := append(append([]string{program}, extra...), req.Args...)
-	env := os.Environ()
+	env := slices.DeleteFunc(os.Environ(), func(e string) bool {
+		return strings.HasPrefix(e, security.EnvInternal+"=")
+	})
 	if req.Env != "" {
 		env = append(env, req.Env)
 	}
+	// The worker's internal TLS is the TaskManager's, whatever the
+	// TaskManager inherited.
+	env = append(env, t.cfg.Internal.Env())
 	dir := ""
 	if req.WorkingDir != "" {
 		if fi, err := os.Stat(req.WorkingDir); err == nil && fi.IsDir() {
@@ -212,11 +230,13 @@ func (t *TaskManager) program(ctx context.Context, req *rpc.StartWorker) (string
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
 		return path, nil, nil
 	}
+	// The BlobServer speaks the cluster's internal TLS, like everything
+	// else: the scheme is the TaskManager's to choose.
 	base := req.BlobAddress
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
+	if _, rest, ok := strings.Cut(base, "://"); ok {
+		base = rest
 	}
-	c := &blob.Client{Base: base}
+	c := &blob.Client{Base: httpserve.Scheme(t.tlsClient) + "://" + base, HTTP: t.blobHTTP}
 	if err := c.Fetch(ctx, key, path, 0o755); err != nil {
 		return "", nil, fmt.Errorf("taskmanager: worker of job %s: program %s: %w", req.JobID, key, err)
 	}

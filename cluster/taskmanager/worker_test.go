@@ -23,6 +23,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/blob"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/cluster/security"
 )
 
 // The test binary is its own worker program: started with
@@ -34,6 +35,8 @@ import (
 // and then behaves as its mode says:
 //
 //	sleep     waits for SIGTERM, prints "terminated" and exits 0
+//	internal  prints "internal=<its security.EnvInternal>", then waits for
+//	          SIGTERM and exits 0
 //	exit      prints "failing on purpose" and exits 3
 //	stubborn  ignores SIGTERM and starts a child (in its process group)
 //	          that ignores it too and prints its own pid= line; only
@@ -52,7 +55,7 @@ func TestHelperProcess(t *testing.T) {
 	// the worker runs.
 	terms := make(chan os.Signal, 1)
 	switch mode {
-	case "sleep":
+	case "sleep", "internal":
 		signal.Notify(terms, syscall.SIGTERM)
 	case "stubborn", "child":
 		signal.Ignore(syscall.SIGTERM)
@@ -61,6 +64,10 @@ func TestHelperProcess(t *testing.T) {
 	cwd, _ := os.Getwd()
 	fmt.Printf("pid=%d mode=%s argv0=%s args=%s cwd=%s\n", os.Getpid(), mode, os.Args[0], strings.Join(args, ","), cwd)
 	switch mode {
+	case "internal":
+		fmt.Printf("internal=%s\n", os.Getenv(security.EnvInternal))
+		<-terms
+		os.Exit(0)
 	case "sleep":
 		<-terms
 		fmt.Println("terminated")

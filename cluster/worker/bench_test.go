@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/internal/clustertest"
+	"github.com/runnel-io/runnel/internal/tlstest"
 	"github.com/runnel-io/runnel/runtime/graph"
 	"github.com/runnel-io/runnel/runtime/job"
 	"github.com/runnel-io/runnel/stream"
@@ -45,7 +47,8 @@ func splitExchange(jg *graph.JobGraph, a, b *peer, attempt int) worker.Assignmen
 }
 
 // TestExchangePeerProcess is the other process of
-// BenchmarkWorkersKeyedExchange/tcp-processes; it does nothing unless that
+// BenchmarkWorkersKeyedExchange/tcp-processes and tls-processes (its TLS
+// settings in security.EnvInternal); it does nothing unless that
 // benchmark started it. It runs the sink side of the exchange once per
 // "run <attempt>" line on stdin and answers "done <attempt> <error>".
 func TestExchangePeerProcess(t *testing.T) {
@@ -53,7 +56,11 @@ func TestExchangePeerProcess(t *testing.T) {
 	if sources == "" {
 		t.Skip("the peer process of a benchmark")
 	}
-	pb := newPeer(t, "b", 0)
+	in, err := security.InternalFromEnv() // the benchmark's TLS variant
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := newTLSPeer(t, "b", 0, in)
 	fmt.Printf("addr %s\n", pb.addr)
 	pa := &peer{id: "a", addr: sources}
 	sc := bufio.NewScanner(os.Stdin)
@@ -71,15 +78,15 @@ func TestExchangePeerProcess(t *testing.T) {
 // BenchmarkWorkersKeyedExchange moves int64 records from 2 source subtasks
 // to 2 keyed subtasks: over TCP on loopback between two workers in two
 // processes (sources in this one, sinks in a child process) as between
-// two TaskManagers, between two workers in one process, and in the
+// two TaskManagers, the same over mutual TLS, between two workers in one process, and in the
 // mini-cluster's in-process channels.
 func BenchmarkWorkersKeyedExchange(b *testing.B) {
 	const n = exchangeRecords
 	build := keyedExchange(n)
-	b.Run("tcp-processes", func(b *testing.B) {
-		pa := newPeer(b, "a", 0)
+	processes := func(b *testing.B, in security.Internal) {
+		pa := newTLSPeer(b, "a", 0, in)
 		child := clustertest.Command(os.Args[0], "-test.run=^TestExchangePeerProcess$")
-		child.Env = append(os.Environ(), "RUNNEL_EXCHANGE_PEER="+pa.addr)
+		child.Env = append(os.Environ(), "RUNNEL_EXCHANGE_PEER="+pa.addr, in.Env())
 		child.Stderr = os.Stderr
 		stdin, err := child.StdinPipe()
 		if err != nil {
@@ -136,7 +143,12 @@ func BenchmarkWorkersKeyedExchange(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	})
+	}
+	b.Run("tcp-processes", func(b *testing.B) { processes(b, security.Internal{}) })
+	// The same over mutual TLS 1.3, as between two TaskManagers with
+	// security.ssl.internal.enabled: the cost of encryption on the data
+	// plane.
+	b.Run("tls-processes", func(b *testing.B) { processes(b, tlstest.New(b).Cluster) })
 	b.Run("tcp", func(b *testing.B) {
 		pa, pb := newPeer(b, "a", 0), newPeer(b, "b", 0)
 		split := func(jg *graph.JobGraph) worker.Assignment {

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/minicluster"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/cluster/worker"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/graph"
@@ -38,17 +40,38 @@ type peer struct {
 
 func newPeer(tb testing.TB, id string, segmentSize int) *peer {
 	tb.Helper()
+	return newTLSPeer(tb, id, segmentSize, security.Internal{})
+}
+
+// newTLSPeer is newPeer with the internal TLS in, as a worker process
+// sets up its data server and client: none if in is disabled.
+func newTLSPeer(tb testing.TB, id string, segmentSize int, in security.Internal) *peer {
+	tb.Helper()
 	checkNoLeaks(tb)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	serverConf, err := in.Server()
 	if err != nil {
 		tb.Fatal(err)
+	}
+	clientConf, err := in.Client()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln := raw
+	var opts tcp.ClientOptions
+	if in.Enabled {
+		ln = tls.NewListener(raw, serverConf)
+		opts.Dial = tcp.DialTLS(nil, clientConf)
 	}
 	srv, err := tcp.NewServer(ln, tcp.ServerOptions{SegmentSize: segmentSize})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &peer{id: id, srv: srv, client: tcp.NewClient(tcp.ClientOptions{}), addr: ln.Addr().String(), stop: cancel, ran: make(chan error, 1)}
+	p := &peer{id: id, srv: srv, client: tcp.NewClient(opts), addr: raw.Addr().String(), stop: cancel, ran: make(chan error, 1)}
 	go func() { p.ran <- srv.Run(ctx) }()
 	tb.Cleanup(func() {
 		p.client.Close()

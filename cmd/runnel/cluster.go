@@ -51,7 +51,7 @@ func newJobManagerCommand() *cobra.Command {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			jm, err := jobmanager.New(conf, jobmanager.Options{Logger: log})
 			if err != nil {
-				return err
+				return jobs.UsageError{Err: err} // a setting, named in err
 			}
 			return jm.Run(cmd.Context())
 		},

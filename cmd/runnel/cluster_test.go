@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +12,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/runnel-io/runnel/examples/jobs"
 	"github.com/runnel-io/runnel/internal/clustertest"
+	"github.com/runnel-io/runnel/internal/tlstest"
 )
 
 // waitFor polls until the cluster has n task managers, each of two slots,
@@ -97,6 +100,31 @@ func TestClusterStartStop(t *testing.T) {
 			// A zombie child of the reaper counts as gone once it exited.
 			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
 				t.Errorf("process %d still runs after cluster stop", pid)
+			}
+		}
+	}
+}
+
+// TestClusterRefusesBadTLS: a JobManager or TaskManager whose internal
+// TLS settings do not load does not start; the usage error names the key
+// and the file.
+func TestClusterRefusesBadTLS(t *testing.T) {
+	certs := tlstest.New(t)
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	for _, role := range []string{"jobmanager", "taskmanager"} {
+		for _, tc := range []struct {
+			flags []string
+			want  string
+		}{
+			{[]string{"-Dsecurity.ssl.internal.cert=" + missing}, "security.ssl.internal.cert: open " + missing},
+			{[]string{"-Dsecurity.ssl.internal.trust=" + missing}, "security.ssl.internal.trust: open " + missing},
+			{[]string{"-Dsecurity.ssl.internal.key="}, "security.ssl.internal.key is not set"},
+		} {
+			args := append([]string{role, "-Djobmanager.rpc.address=127.0.0.1", "-Djobmanager.rpc.port=1", "-Drest.port=0",
+				"-Drest.bind-address=127.0.0.1", "-Dblob.server.port=0"}, tlstest.Flags(certs.Cluster)...)
+			_, _, err := execute(t, append(args, tc.flags...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, new(jobs.UsageError)) {
+				t.Errorf("%s %q: %v, want a usage error containing %q", role, tc.flags, err, tc.want)
 			}
 		}
 	}

@@ -42,6 +42,14 @@
 //
 // # Wire format
 //
+// Over TLS 1.3 when the cluster's internal TLS is enabled
+// (security.ssl.internal.enabled): the Server's listener is a
+// tls.NewListener with mutual authentication, the Client dials with
+// DialTLS. The Server completes the TLS handshake of each connection, in
+// that connection's reader goroutine and under its handshake deadline,
+// before it reads the hello. Inside the TLS stream, or on plain TCP, the
+// protocol is the same:
+//
 // Handshake, then frames, each way. The producer opens with
 //
 //	hello:    "RNLX" version(1 byte, now 1)
@@ -128,4 +136,14 @@
 //  9. No goroutine outlives its owner: after Server.Run and Client.Close
 //     return, none of the package's goroutines runs (every test's clean-up
 //     checks it).
+//  10. With TLS (a Server on a tls.NewListener of security.Internal.Server,
+//     a Client dialling with DialTLS), a connection's TLS handshake, and
+//     the check that the peer's certificate chains to the trust, complete
+//     before any byte of the protocol is read, in the connection's own
+//     goroutine and within ServerOptions.HandshakeTimeout: a plain TCP
+//     peer, a TLS peer without a certificate or with one of another CA
+//     is dropped without a frame read, opens no channel, and holds up no
+//     other connection (TestDataPortRefusesStrangers,
+//     FuzzDataTLSHandshake); a client refuses a server of another CA
+//     (TestDialTLSRefusesForeignServer).
 package tcp

@@ -153,6 +153,12 @@ func (s *Server) shutdown() {
 	s.mu.Unlock()
 }
 
+// handshaker is a connection with a handshake of its own, under the
+// protocol's: a *tls.Conn accepted by a tls.NewListener.
+type handshaker interface {
+	HandshakeContext(context.Context) error
+}
+
 // serve starts the goroutines of an accepted connection: a reader, which
 // does the handshake and then delivers frames, and a credit writer.
 func (s *Server) serve(conn net.Conn) {
@@ -466,6 +472,13 @@ func (sc *serverConn) fail(err error) {
 func (sc *serverConn) read() error {
 	br := bufio.NewReaderSize(sc.conn, 64<<10)
 	sc.conn.SetDeadline(time.Now().Add(sc.s.opts.HandshakeTimeout))
+	if h, ok := sc.conn.(handshaker); ok {
+		// A TLS connection: its handshake, and the check of the peer's
+		// certificate, come before any byte of the protocol is read.
+		if err := h.HandshakeContext(sc.ctx); err != nil {
+			return fmt.Errorf("tls handshake: %w", err)
+		}
+	}
 	_, herr := readHello(br)
 	if herr != nil && !errors.Is(herr, ErrVersion) {
 		return herr
