@@ -98,12 +98,13 @@ func (s *Server) Close(ctx context.Context) error {
 	return err
 }
 
-// Client returns an HTTP client for the servers of this package: over TLS
-// with conf if it is not nil. It gives up connecting after 10 seconds and
-// has no overall timeout: calls are bounded by their context.
+// Client returns an HTTP client for the cluster's internal servers (RPC,
+// BLOBs): over TLS with conf if it is not nil, never through a proxy of
+// the environment (HTTP_PROXY is for users' traffic, not the cluster's).
+// It gives up connecting after 10 seconds and has no overall timeout:
+// calls are bounded by their context.
 func Client(conf *tls.Config) *http.Client {
 	return &http.Client{Transport: &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     conf,
 		TLSHandshakeTimeout: 10 * time.Second,

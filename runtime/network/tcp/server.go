@@ -439,6 +439,9 @@ type rejection struct {
 	msg string
 }
 
+// errHandshake marks a connection refused in its TLS handshake.
+var errHandshake = errors.New("tls handshake")
+
 // fail closes the connection and fails its open channels with err, once.
 func (sc *serverConn) fail(err error) {
 	sc.failOnce.Do(func() {
@@ -461,7 +464,13 @@ func (sc *serverConn) fail(err error) {
 			c.fail(sc.err)
 		}
 		s.mu.Unlock()
-		if !errors.Is(err, ErrClosed) && !errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, ErrClosed) || errors.Is(err, io.EOF):
+		case errors.Is(err, errHandshake):
+			// A stranger (a port scan, a peer without the cluster's
+			// certificate): its own mistake, which must not flood the log.
+			s.opts.Logger.Debug("tcp: connection refused", "remote", sc.remote, "error", err)
+		default:
 			s.opts.Logger.Warn("tcp: connection failed", "remote", sc.remote, "error", err)
 		}
 	})
@@ -476,7 +485,7 @@ func (sc *serverConn) read() error {
 		// A TLS connection: its handshake, and the check of the peer's
 		// certificate, come before any byte of the protocol is read.
 		if err := h.HandshakeContext(sc.ctx); err != nil {
-			return fmt.Errorf("tls handshake: %w", err)
+			return fmt.Errorf("%w: %w", errHandshake, err)
 		}
 	}
 	_, herr := readHello(br)
