@@ -1,6 +1,7 @@
 package jobmanager
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -56,7 +57,8 @@ type Dispatcher struct {
 	rpcAddr     string
 	host        string
 	workDir     string
-	self        string // the runnel binary, for builtin jobs
+	self        string   // the runnel binary, for builtin jobs
+	builtins    []string // the jobs of self a builtin submission may name
 	clusterConf map[string]string
 	hbInterval  time.Duration
 	hbTimeout   time.Duration
@@ -247,16 +249,27 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return "", fmt.Errorf("%w: the JobManager is not running", rest.ErrConflict)
 	}
-	if s.Builtin && len(s.Args) == 0 {
-		return "", fmt.Errorf("%w: a builtin job needs its arguments (run JOB ...)", rest.ErrBadRequest)
+	if s.Builtin {
+		if err := d.checkBuiltin(s.Args); err != nil {
+			return "", err
+		}
 	}
 	if !s.Builtin && prog == nil {
 		return "", fmt.Errorf("%w: the submission has no program", rest.ErrBadRequest)
 	}
 	exe, key := d.self, blob.Key("")
 	if !s.Builtin {
-		var err error
-		if key, err = d.blobs.Put(prog); err != nil {
+		// Only a binary of this platform is stored and run: the head is
+		// read before anything is kept.
+		br := bufio.NewReaderSize(prog, headerSize)
+		head, err := br.Peek(headerSize)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("jobmanager: read the job's program: %w", err)
+		}
+		if err := checkExecutable(head); err != nil {
+			return "", fmt.Errorf("%w: job %q: %w", rest.ErrBadRequest, s.Name, err)
+		}
+		if key, err = d.blobs.Put(br); err != nil {
 			return "", fmt.Errorf("jobmanager: store the job's program: %w", err)
 		}
 		exe = d.blobs.Path(key)
@@ -335,6 +348,28 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 	}()
 	d.log.Info("job submitted", "job", id, "name", s.Name, "builtin", s.Builtin, "program", exe)
 	return id, nil
+}
+
+// checkBuiltin refuses the arguments of a builtin submission unless they
+// run one of the binary's own jobs: "run JOB", then nothing or "--" and
+// the job's flags. The runnel binary runs anything else it is given a
+// path to, so nothing else may reach it.
+func (d *Dispatcher) checkBuiltin(args []string) error {
+	if len(d.builtins) == 0 {
+		return fmt.Errorf("%w: this JobManager runs no builtin jobs: submit the job's program", rest.ErrBadRequest)
+	}
+	known := strings.Join(d.builtins, ", ")
+	if len(args) < 2 || args[0] != "run" {
+		return fmt.Errorf("%w: a builtin job's arguments are \"run JOB [-- ARGS]\" with JOB one of %s; got %q",
+			rest.ErrBadRequest, known, args)
+	}
+	if !slices.Contains(d.builtins, args[1]) {
+		return fmt.Errorf("%w: %q is not a builtin job; the builtin jobs are %s", rest.ErrBadRequest, args[1], known)
+	}
+	if len(args) > 2 && args[2] != "--" {
+		return fmt.Errorf("%w: builtin job %s: its arguments must follow \"--\"; got %q", rest.ErrBadRequest, args[1], args[2:])
+	}
+	return nil
 }
 
 // logTail returns the last n lines of a file.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -35,9 +36,13 @@ type Options struct {
 	WorkDir string
 	// Self is the runnel binary that runs the JobMasters of builtin jobs;
 	// the running program if empty.
-	Self   string
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Self string
+	// Builtins are the jobs of Self that builtin submissions may name:
+	// their Args must be "run JOB [-- ...]" with JOB one of these. With
+	// none, every builtin submission is refused.
+	Builtins []string
+	Clock    clock.Clock
+	Logger   *slog.Logger
 }
 
 // JobManager is a running JobManager.
@@ -134,6 +139,10 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout, SlotRequestTimeout: slotTimeout}
 	d := newDispatcher(j.opts.Clock, j.log)
+	d.builtins = slices.Clone(j.opts.Builtins)
+	if len(d.builtins) == 0 {
+		j.log.Info("no builtin jobs configured: builtin submissions are refused")
+	}
 	j.rm, err = NewService(rmCfg, drv, d, j.opts.Clock, j.log)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
