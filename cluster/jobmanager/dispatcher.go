@@ -55,7 +55,8 @@ type Dispatcher struct {
 	blobs       *blob.Server
 	blobAddr    string
 	rpcAddr     string
-	host        string
+	host        string // the JobMasters' advertised host
+	bindHost    string // and the one they listen on
 	workDir     string
 	self        string   // the runnel binary, for builtin jobs
 	builtins    []string // the jobs of self a builtin submission may name
@@ -287,7 +288,7 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 		}
 	}
 	id := newJobID()
-	p := &program.Process{Role: program.RoleJobMaster, Config: conf, JobID: id, Host: d.host,
+	p := &program.Process{Role: program.RoleJobMaster, Config: conf, JobID: id, Host: d.host, BindHost: d.bindHost,
 		HeartbeatInterval: d.hbInterval, HeartbeatTimeout: d.hbTimeout, Dispatcher: d.rpcAddr,
 		Program: string(key), BlobAddress: d.blobAddr, Args: s.Args, WorkingDir: s.WorkingDir, Fingerprint: s.Fingerprint}
 	logDir := filepath.Join(d.workDir, "jobs")

@@ -5,10 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/rest"
@@ -147,5 +151,100 @@ func TestSubmitBuiltinNamesABuiltin(t *testing.T) {
 	msg := refused(t, none, rest.Submission{Name: "b", Builtin: true, Args: []string{"run", "wordcount", "--"}}, nil)
 	if !strings.Contains(msg, "runs no builtin jobs") {
 		t.Errorf("with no builtins: refused with %q", msg)
+	}
+}
+
+// syncBuffer is a log destination safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestListensOnLoopbackByDefault: with no address configured (only free
+// ports), every endpoint listens on loopback, the log says so and how to
+// change it, and the "jobmanager listening" line gives addresses and a
+// URL that reach the endpoints.
+func TestListensOnLoopbackByDefault(t *testing.T) {
+	c := &config.Configuration{}
+	for k, v := range map[string]string{"jobmanager.rpc.port": "0", "rest.port": "0"} {
+		c.Set(k, v)
+	}
+	var logs syncBuffer
+	jm, err := New(c, Options{WorkDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, done := clustertest.Go(t, jm.Run)
+	select {
+	case <-jm.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	for name, addr := range map[string]string{"rpc": jm.RPCAddr(), "rest": jm.RESTAddr(), "blob": jm.BlobAddr()} {
+		host, _, _ := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			t.Errorf("the %s endpoint listens on %s, want loopback", name, addr)
+		}
+	}
+	log := logs.String()
+	if !strings.Contains(log, "listening on loopback only; set rest.bind-address / jobmanager.bind-host / taskmanager.bind-host to 0.0.0.0") {
+		t.Errorf("the log does not say that the JobManager listens on loopback only:\n%s", log)
+	}
+	m := regexp.MustCompile(`"jobmanager listening" rpc=(\S+) rest=(\S+) blob=(\S+)`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("no listening line in\n%s", log)
+	}
+	_, rpcPort, _ := net.SplitHostPort(jm.RPCAddr())
+	if m[1] != "localhost:"+rpcPort {
+		t.Errorf("rpc=%s, want jobmanager.rpc.address and the bound port: localhost:%s", m[1], rpcPort)
+	}
+	if want := "http://" + jm.RESTAddr(); m[2] != want || jm.RESTURL() != want {
+		t.Errorf("rest=%s, RESTURL %s; want %s", m[2], jm.RESTURL(), want)
+	}
+	res, err := http.Get(m[2] + "/overview")
+	if err != nil {
+		t.Fatalf("the logged REST URL does not reach the REST API: %v", err)
+	}
+	res.Body.Close()
+	for _, addr := range []string{m[1], m[3]} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Errorf("the logged address %s does not reach the JobManager: %v", addr, err)
+			continue
+		}
+		conn.Close()
+	}
+}
+
+// TestAdvertise: a server bound to all interfaces is advertised at the
+// configured host, or at loopback without one; its URL too.
+func TestAdvertise(t *testing.T) {
+	for _, tc := range []struct{ host, bound, want string }{
+		{"jm.example", "[::]:6123", "jm.example:6123"},
+		{"", "[::]:6123", "[::1]:6123"},
+		{"0.0.0.0", "0.0.0.0:6123", "127.0.0.1:6123"},
+		{"localhost", "127.0.0.1:6123", "localhost:6123"},
+	} {
+		if got := advertise(tc.host, tc.bound); got != tc.want {
+			t.Errorf("advertise(%q, %q) = %q, want %q", tc.host, tc.bound, got, tc.want)
+		}
+	}
+	if got := advertiseURL("http://127.0.0.1:8081", "jm.example", "0.0.0.0:8081"); got != "http://jm.example:8081" {
+		t.Errorf("all interfaces: %s", got)
+	}
+	if got := advertiseURL("https://127.0.0.1:8081", "jm.example", "127.0.0.1:8081"); got != "https://127.0.0.1:8081" {
+		t.Errorf("loopback: %s", got)
 	}
 }

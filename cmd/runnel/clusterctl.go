@@ -47,7 +47,7 @@ func newClusterCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cluster started: REST API at http://%s, logs in %s\n", rest, dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster started: REST API at %s, logs in %s\n", rest, dir)
 			return nil
 		},
 	}
@@ -73,10 +73,12 @@ func newClusterCommand() *cobra.Command {
 	return cmd
 }
 
+// listeningLine is the JobManager's log line that says where it is
+// reached: rpc=HOST:PORT (what the TaskManagers are given) and rest=URL.
 var listeningLine = regexp.MustCompile(`"jobmanager listening" rpc=(\S+) rest=(\S+)`)
 
-// startCluster starts the processes and returns the REST address once the
-// JobManager listens.
+// startCluster starts the processes and returns the REST API's URL once
+// the JobManager listens.
 func startCluster(ctx context.Context, dir string, f configFlags, taskManagers int) (string, error) {
 	if pids, _ := readPIDs(dir); len(pids) > 0 {
 		return "", fmt.Errorf("runnel cluster start: a cluster started in %s is still running (runnel cluster stop --dir %s)", dir, dir)
