@@ -84,7 +84,8 @@ type jobRecord struct {
 	exceptions  []rest.Exception // newest first
 	truncated   bool
 	checkpoints *rpc.CheckpointStats
-	jobMaster   string // its RPC address once registered
+	jobMaster   string          // its RPC address once registered
+	grant       rpc.WorkerGrant // what its workers run, as submitted
 	notices     *outbox.Outbox[notice]
 	proc        *os.Process
 	exited      chan struct{}
@@ -168,11 +169,51 @@ func (d *Dispatcher) handle(s *rpc.Server) {
 		d.rm.ReleaseSlots(rm.JobID(r.JobID))
 		return &rpc.Empty{}, nil
 	})
+	rpc.Handle(s, rpc.MethodCheckWorker, d.checkWorker)
 	rpc.Handle(s, rpc.MethodTaskManagerUnreachable, func(_ context.Context, r *rpc.TaskManagerUnreachable) (*rpc.Empty, error) {
 		d.log.Warn("a JobMaster cannot reach a TaskManager", "job", r.JobID, "taskmanager", r.TaskManager, "reason", r.Reason)
 		d.rm.TaskManagerLost(rm.WorkerID(r.TaskManager))
 		return &rpc.Empty{}, nil
 	})
+}
+
+// checkWorker answers a TaskManager that was asked to start a worker:
+// it may if the job runs, its JobMaster is the one registered for it,
+// and the ResourceManager has given it slots on that TaskManager. The
+// answer is what the worker runs, as the job was submitted.
+//
+// A JobMaster starts workers only on the slots it heard of in
+// SlotsAllocated, which the ResourceManager sends after its slot table
+// says so; the check sees them. A start that crosses a release of the
+// slots is refused, as it should be.
+func (d *Dispatcher) checkWorker(ctx context.Context, r *rpc.CheckWorker) (*rpc.WorkerGrant, error) {
+	d.mu.Lock()
+	j := d.jobs[r.JobID]
+	var jm, state string
+	var grant rpc.WorkerGrant
+	if j != nil {
+		jm, state, grant = j.jobMaster, j.state, j.grant
+	}
+	d.mu.Unlock()
+	switch {
+	case j == nil:
+		return nil, rpc.Errorf(rpc.CodeForbidden, "no job %s", r.JobID)
+	case rest.Terminal(state):
+		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s is %s", r.JobID, state)
+	case jm == "":
+		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s has no JobMaster yet", r.JobID)
+	case jm != r.JobMaster:
+		return nil, rpc.Errorf(rpc.CodeForbidden, "the JobMaster of job %s is at %s, not at %s", r.JobID, jm, r.JobMaster)
+	}
+	n, err := d.rm.SlotsOf(ctx, rm.WorkerID(r.TaskManager), rm.JobID(r.JobID))
+	if err != nil {
+		return nil, fmt.Errorf("jobmanager: job %s: %w", r.JobID, err)
+	}
+	if n == 0 {
+		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s holds no slots on TaskManager %s", r.JobID, r.TaskManager)
+	}
+	grant.Args = slices.Clone(grant.Args)
+	return &grant, nil
 }
 
 // update applies a JobMaster's status report; d.mu is held.
@@ -311,7 +352,9 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 
 	now := d.now()
 	j := &jobRecord{id: id, name: s.Name, state: rest.StateInitializing, start: now, end: -1,
-		timestamps: map[string]int64{rest.StateInitializing: now}, exited: make(chan struct{})}
+		timestamps: map[string]int64{rest.StateInitializing: now}, exited: make(chan struct{}),
+		grant: rpc.WorkerGrant{Builtin: s.Builtin, Program: string(key), BlobAddress: d.blobAddr,
+			Args: slices.Clone(s.Args), WorkingDir: s.WorkingDir}}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := cmd.Start(); err != nil {
