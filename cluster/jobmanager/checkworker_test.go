@@ -66,7 +66,7 @@ func TestCheckWorker(t *testing.T) {
 	other := map[string]string{"tm-a": "tm-b", "tm-b": "tm-a"}[tm]
 	for _, tc := range []struct{ tm, job, jm, want string }{
 		{other, "j1", "jm:7", "job j1 holds no slots on TaskManager " + other},
-		{tm, "j1", "evil:1", "the JobMaster of job j1 is at jm:7, not at evil:1"},
+		{tm, "j1", "evil:1", "the JobMaster of job j1 is not at evil:1"},
 		{tm, "nope", "jm:7", "no job nope"},
 		{tm, "starting", "jm:7", "job starting has no JobMaster yet"},
 		{tm, "done", "jm:8", "job done is FINISHED"},

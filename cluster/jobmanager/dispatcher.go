@@ -203,7 +203,8 @@ func (d *Dispatcher) checkWorker(ctx context.Context, r *rpc.CheckWorker) (*rpc.
 	case jm == "":
 		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s has no JobMaster yet", r.JobID)
 	case jm != r.JobMaster:
-		return nil, rpc.Errorf(rpc.CodeForbidden, "the JobMaster of job %s is at %s, not at %s", r.JobID, jm, r.JobMaster)
+		// Not where it is: the answer tells a caller nothing it lacks.
+		return nil, rpc.Errorf(rpc.CodeForbidden, "the JobMaster of job %s is not at %s", r.JobID, r.JobMaster)
 	}
 	n, err := d.rm.SlotsOf(ctx, rm.WorkerID(r.TaskManager), rm.JobID(r.JobID))
 	if err != nil {
