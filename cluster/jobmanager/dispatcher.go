@@ -1,6 +1,7 @@
 package jobmanager
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -59,9 +60,11 @@ type Dispatcher struct {
 	blobs       *blob.Server
 	blobAddr    string
 	rpcAddr     string
-	host        string
+	host        string // the JobMasters' advertised host
+	bindHost    string // and the one they listen on
 	workDir     string
-	self        string // the runnel binary, for builtin jobs
+	self        string   // the runnel binary, for builtin jobs
+	builtins    []string // the jobs of self a builtin submission may name
 	clusterConf map[string]string
 	hbInterval  time.Duration
 	hbTimeout   time.Duration
@@ -86,7 +89,8 @@ type jobRecord struct {
 	exceptions  []rest.Exception // newest first
 	truncated   bool
 	checkpoints *rpc.CheckpointStats
-	jobMaster   string // its RPC address once registered
+	jobMaster   string          // its RPC address once registered
+	grant       rpc.WorkerGrant // what its workers run, as submitted
 	notices     *outbox.Outbox[notice]
 	proc        *os.Process
 	exited      chan struct{}
@@ -173,11 +177,52 @@ func (d *Dispatcher) handle(s *rpc.Server) {
 		d.rm.ReleaseSlots(rm.JobID(r.JobID))
 		return &rpc.Empty{}, nil
 	})
+	rpc.Handle(s, rpc.MethodCheckWorker, d.checkWorker)
 	rpc.Handle(s, rpc.MethodTaskManagerUnreachable, func(_ context.Context, r *rpc.TaskManagerUnreachable) (*rpc.Empty, error) {
 		d.log.Warn("a JobMaster cannot reach a TaskManager", "job", r.JobID, "taskmanager", r.TaskManager, "reason", r.Reason)
 		d.rm.TaskManagerLost(rm.WorkerID(r.TaskManager))
 		return &rpc.Empty{}, nil
 	})
+}
+
+// checkWorker answers a TaskManager that was asked to start a worker:
+// it may if the job runs, its JobMaster is the one registered for it,
+// and the ResourceManager has given it slots on that TaskManager. The
+// answer is what the worker runs, as the job was submitted.
+//
+// A JobMaster starts workers only on the slots it heard of in
+// SlotsAllocated, which the ResourceManager sends after its slot table
+// says so; the check sees them. A start that crosses a release of the
+// slots is refused, as it should be.
+func (d *Dispatcher) checkWorker(ctx context.Context, r *rpc.CheckWorker) (*rpc.WorkerGrant, error) {
+	d.mu.Lock()
+	j := d.jobs[r.JobID]
+	var jm, state string
+	var grant rpc.WorkerGrant
+	if j != nil {
+		jm, state, grant = j.jobMaster, j.state, j.grant
+	}
+	d.mu.Unlock()
+	switch {
+	case j == nil:
+		return nil, rpc.Errorf(rpc.CodeForbidden, "no job %s", r.JobID)
+	case rest.Terminal(state):
+		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s is %s", r.JobID, state)
+	case jm == "":
+		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s has no JobMaster yet", r.JobID)
+	case jm != r.JobMaster:
+		// Not where it is: the answer tells a caller nothing it lacks.
+		return nil, rpc.Errorf(rpc.CodeForbidden, "the JobMaster of job %s is not at %s", r.JobID, r.JobMaster)
+	}
+	n, err := d.rm.SlotsOf(ctx, rm.WorkerID(r.TaskManager), rm.JobID(r.JobID))
+	if err != nil {
+		return nil, fmt.Errorf("jobmanager: job %s: %w", r.JobID, err)
+	}
+	if n == 0 {
+		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s holds no slots on TaskManager %s", r.JobID, r.TaskManager)
+	}
+	grant.Args = slices.Clone(grant.Args)
+	return &grant, nil
 }
 
 // update applies a JobMaster's status report; d.mu is held.
@@ -255,16 +300,27 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return "", fmt.Errorf("%w: the JobManager is not running", rest.ErrConflict)
 	}
-	if s.Builtin && len(s.Args) == 0 {
-		return "", fmt.Errorf("%w: a builtin job needs its arguments (run JOB ...)", rest.ErrBadRequest)
+	if s.Builtin {
+		if err := d.checkBuiltin(s.Args); err != nil {
+			return "", err
+		}
 	}
 	if !s.Builtin && prog == nil {
 		return "", fmt.Errorf("%w: the submission has no program", rest.ErrBadRequest)
 	}
 	exe, key := d.self, blob.Key("")
 	if !s.Builtin {
-		var err error
-		if key, err = d.blobs.Put(prog); err != nil {
+		// Only a binary of this platform is stored and run: the head is
+		// read before anything is kept.
+		br := bufio.NewReaderSize(prog, headerSize)
+		head, err := br.Peek(headerSize)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("jobmanager: read the job's program: %w", err)
+		}
+		if err := checkExecutable(head); err != nil {
+			return "", fmt.Errorf("%w: job %q: %w", rest.ErrBadRequest, s.Name, err)
+		}
+		if key, err = d.blobs.Put(br); err != nil {
 			return "", fmt.Errorf("jobmanager: store the job's program: %w", err)
 		}
 		exe = d.blobs.Path(key)
@@ -282,7 +338,7 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 		}
 	}
 	id := newJobID()
-	p := &program.Process{Role: program.RoleJobMaster, Config: conf, JobID: id, Host: d.host,
+	p := &program.Process{Role: program.RoleJobMaster, Config: conf, JobID: id, Host: d.host, BindHost: d.bindHost,
 		HeartbeatInterval: d.hbInterval, HeartbeatTimeout: d.hbTimeout, Dispatcher: d.rpcAddr,
 		Program: string(key), BlobAddress: d.blobAddr, Args: s.Args, WorkingDir: s.WorkingDir, Fingerprint: s.Fingerprint}
 	logDir := filepath.Join(d.workDir, "jobs")
@@ -307,7 +363,9 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 
 	now := d.now()
 	j := &jobRecord{id: id, name: s.Name, state: rest.StateInitializing, start: now, end: -1,
-		timestamps: map[string]int64{rest.StateInitializing: now}, exited: make(chan struct{})}
+		timestamps: map[string]int64{rest.StateInitializing: now}, exited: make(chan struct{}),
+		grant: rpc.WorkerGrant{Builtin: s.Builtin, Program: string(key), BlobAddress: d.blobAddr,
+			Args: slices.Clone(s.Args), WorkingDir: s.WorkingDir}}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := cmd.Start(); err != nil {
@@ -345,6 +403,28 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 	}()
 	d.log.Info("job submitted", "job", id, "name", s.Name, "builtin", s.Builtin, "program", exe)
 	return id, nil
+}
+
+// checkBuiltin refuses the arguments of a builtin submission unless they
+// run one of the binary's own jobs: "run JOB", then nothing or "--" and
+// the job's flags. The runnel binary runs anything else it is given a
+// path to, so nothing else may reach it.
+func (d *Dispatcher) checkBuiltin(args []string) error {
+	if len(d.builtins) == 0 {
+		return fmt.Errorf("%w: this JobManager runs no builtin jobs: submit the job's program", rest.ErrBadRequest)
+	}
+	known := strings.Join(d.builtins, ", ")
+	if len(args) < 2 || args[0] != "run" {
+		return fmt.Errorf("%w: a builtin job's arguments are \"run JOB [-- ARGS]\" with JOB one of %s; got %q",
+			rest.ErrBadRequest, known, args)
+	}
+	if !slices.Contains(d.builtins, args[1]) {
+		return fmt.Errorf("%w: %q is not a builtin job; the builtin jobs are %s", rest.ErrBadRequest, args[1], known)
+	}
+	if len(args) > 2 && args[2] != "--" {
+		return fmt.Errorf("%w: builtin job %s: its arguments must follow \"--\"; got %q", rest.ErrBadRequest, args[1], args[2:])
+	}
+	return nil
 }
 
 // logTail returns the last n lines of a file.

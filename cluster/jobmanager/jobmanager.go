@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/blob"
@@ -37,9 +39,13 @@ type Options struct {
 	WorkDir string
 	// Self is the runnel binary that runs the JobMasters of builtin jobs;
 	// the running program if empty.
-	Self   string
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Self string
+	// Builtins are the jobs of Self that builtin submissions may name:
+	// their Args must be "run JOB [-- ...]" with JOB one of these. With
+	// none, every builtin submission is refused.
+	Builtins []string
+	Clock    clock.Clock
+	Logger   *slog.Logger
 }
 
 // JobManager is a running JobManager.
@@ -58,6 +64,9 @@ type JobManager struct {
 	// configurations if disabled.
 	internal             security.Internal
 	tlsServer, tlsClient *tls.Config
+	// Set by Run before Ready: the addresses the RPC endpoint and the
+	// BlobServer are reached at, and the REST API's URL.
+	rpcAdv, blobAdv, restURL string
 }
 
 // New prepares a JobManager from its configuration.
@@ -92,6 +101,45 @@ func (j *JobManager) RPCAddr() string  { return j.rpc.Addr() }
 func (j *JobManager) RESTAddr() string { return j.rest.Addr() }
 func (j *JobManager) BlobAddr() string { return j.blobs.Addr() }
 
+// RPCAdvertised is the address TaskManagers and JobMasters are told to
+// reach the RPC endpoint at, once Ready: jobmanager.rpc.address and the
+// bound port.
+func (j *JobManager) RPCAdvertised() string { return j.rpcAdv }
+
+// RESTURL is the REST API's URL, once Ready: one that reaches it, such as
+// "http://127.0.0.1:8081", never a bind address such as 0.0.0.0.
+func (j *JobManager) RESTURL() string { return j.restURL }
+
+// logReach says at start-up whether the endpoints can be reached from
+// other hosts.
+func (j *JobManager) logReach() {
+	var local, all []string
+	for _, e := range []struct{ name, addr, key string }{
+		{"rpc", j.rpc.Addr(), config.JobManagerBindHost.Key()},
+		{"blob", j.blobs.Addr(), config.JobManagerBindHost.Key()},
+		{"rest", j.rest.Addr(), config.RestBindAddress.Key()},
+	} {
+		switch scope(e.addr) {
+		case scopeLoopback:
+			local = append(local, e.name+" ("+e.key+")")
+		case scopeAll:
+			all = append(all, e.name)
+		}
+	}
+	switch {
+	case len(local) == 3:
+		j.log.Info("listening on loopback only; set " + config.RestBindAddress.Key() + " / " + config.JobManagerBindHost.Key() +
+			" / " + config.TaskManagerBindHost.Key() + " to 0.0.0.0 to listen on all interfaces")
+	case len(local) > 0:
+		j.log.Info("listening on loopback only for some endpoints; set their key to 0.0.0.0 to listen on all interfaces",
+			"endpoints", strings.Join(local, ", "))
+	}
+	if len(all) > 0 {
+		j.log.Warn("listening on all interfaces: anyone who reaches this host's ports reaches these endpoints",
+			"endpoints", strings.Join(all, ", "))
+	}
+}
+
 // Run starts the JobManager and serves until ctx is done.
 func (j *JobManager) Run(ctx context.Context) (err error) {
 	c := j.conf
@@ -101,11 +149,13 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 			e = f()
 		}
 	}
-	var rpcHost, restBind, driver, haType string
+	var rpcHost, bindHost, restBind, restHost, driver, haType string
 	var rpcPort, restPort, blobPort, slots int
 	var hbTimeout, tmTimeout, slotTimeout time.Duration
 	get(func() (x error) { rpcHost, x = config.Get(c, config.JobManagerRPCAddress); return })
 	get(func() (x error) { rpcPort, x = config.Get(c, config.JobManagerRPCPort); return })
+	get(func() (x error) { bindHost, x = config.Get(c, config.JobManagerBindHost); return })
+	get(func() (x error) { restHost, x = config.Get(c, config.RestAddress); return })
 	get(func() (x error) { restPort, x = config.Get(c, config.RestPort); return })
 	get(func() (x error) { restBind, x = config.Get(c, config.RestBindAddress); return })
 	get(func() (x error) { blobPort, x = config.Get(c, config.BlobServerPort); return })
@@ -133,7 +183,12 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	defer haSvc.Close()
 
-	rpcAddr := net.JoinHostPort(rpcHost, strconv.Itoa(rpcPort))
+	// The RPC endpoint and the BlobServer listen on jobmanager.bind-host,
+	// by default where they are reached: jobmanager.rpc.address.
+	if bindHost == "" {
+		bindHost = rpcHost
+	}
+	rpcAddr := net.JoinHostPort(bindHost, strconv.Itoa(rpcPort))
 	var drv rm.Driver
 	switch driver {
 	case "process":
@@ -153,6 +208,10 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	rmCfg := rm.Config{SlotsPerWorker: slots, HeartbeatTimeout: hbTimeout, TaskManagerTimeout: tmTimeout, SlotRequestTimeout: slotTimeout}
 	d := newDispatcher(j.opts.Clock, j.log, j.internal, j.tlsClient)
+	d.builtins = slices.Clone(j.opts.Builtins)
+	if len(d.builtins) == 0 {
+		j.log.Info("no builtin jobs configured: builtin submissions are refused")
+	}
 	j.rm, err = NewService(rmCfg, drv, d, j.opts.Clock, j.log)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
@@ -176,19 +235,24 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("jobmanager: %s: %w", config.JobManagerRPCPort, err)
 	}
 	defer j.shutdown(j.rpc.Close)
+	// What the TaskManagers and JobMasters are told: the advertised
+	// address, never a bind address such as 0.0.0.0.
+	j.rpcAdv = advertise(rpcHost, j.rpc.Addr())
 	if lp, ok := drv.(*lateProcess); ok {
-		lp.jobManager = j.rpc.Addr()
+		lp.jobManager = j.rpcAdv
 	}
 
 	if j.blobs, err = blob.NewServer(filepath.Join(work, "blobs"), 0, j.log); err != nil {
 		return err
 	}
-	if err := j.blobs.Listen(net.JoinHostPort(rpcHost, strconv.Itoa(blobPort)), j.tlsServer); err != nil {
+	if err := j.blobs.Listen(net.JoinHostPort(bindHost, strconv.Itoa(blobPort)), j.tlsServer); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.BlobServerPort, err)
 	}
 	defer j.shutdown(j.blobs.Close)
 
-	d.rm, d.blobs, d.blobAddr, d.rpcAddr, d.host = j.rm, j.blobs, j.blobs.Addr(), j.rpc.Addr(), rpcHost
+	j.blobAdv = advertise(rpcHost, j.blobs.Addr())
+	advHost, _, _ := net.SplitHostPort(j.rpcAdv)
+	d.rm, d.blobs, d.blobAddr, d.rpcAddr, d.host, d.bindHost = j.rm, j.blobs, j.blobAdv, j.rpcAdv, advHost, bindHost
 	d.workDir, d.clusterConf, d.hbInterval, d.hbTimeout = work, c.Map(), j.hbInt, hbTimeout
 	if d.self = j.opts.Self; d.self == "" {
 		if d.self, err = os.Executable(); err != nil {
@@ -199,7 +263,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	defer d.stop()
 	// The Dispatcher (and with it the ResourceManager) leads once elected:
 	// at once without high availability.
-	lead, err := haSvc.Elect(ctx, ha.Dispatcher, j.rpc.Addr())
+	lead, err := haSvc.Elect(ctx, ha.Dispatcher, j.rpcAdv)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
 	}
@@ -211,7 +275,13 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	defer j.shutdown(j.rest.Close)
 
-	j.log.Info("jobmanager listening", "rpc", j.rpc.Addr(), "rest", j.rest.Addr(), "blob", j.blobs.Addr(), "driver", driver)
+	if restHost == "" {
+		restHost = rpcHost
+	}
+	j.restURL = advertiseURL(j.rest.URL(), restHost, j.rest.Addr())
+	j.log.Info("jobmanager listening", "rpc", j.rpcAdv, "rest", j.restURL, "blob", j.blobAdv, "driver", driver,
+		"bind", bindHost, "rest-bind", restBind)
+	j.logReach()
 	close(j.ready)
 	return j.rm.Run(ctx)
 }

@@ -162,6 +162,13 @@ func (s *Service) TaskManagers(ctx context.Context) ([]rm.TaskManagerInfo, error
 	return tms, err
 }
 
+// SlotsOf returns how many slots of TaskManager tm job holds now.
+func (s *Service) SlotsOf(ctx context.Context, tm rm.WorkerID, job rm.JobID) (int, error) {
+	var n int
+	err := s.call(ctx, func() { n = s.sm.SlotsOf(tm, job) })
+	return n, err
+}
+
 // Stats returns the core's counters.
 func (s *Service) Stats(ctx context.Context) (rm.Stats, error) {
 	var st rm.Stats

@@ -15,6 +15,7 @@ import (
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/rest"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/internal/httpserve"
 	"github.com/runnel-io/runnel/internal/outbox"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/job"
@@ -94,7 +95,7 @@ func runJobMaster(ctx context.Context, p *Process, j *job.Job, log *slog.Logger)
 
 	m.server = rpc.NewServer(log)
 	m.handle()
-	if err := m.server.Listen(net.JoinHostPort(p.Host, "0"), tlsServer); err != nil {
+	if err := m.server.Listen(net.JoinHostPort(p.listenHost(), "0"), tlsServer); err != nil {
 		return fmt.Errorf("program: JobMaster: %w", err)
 	}
 	defer closeServer(m.server)
@@ -623,11 +624,12 @@ func (g remoteTasks) DeliverOperatorEvent(t checkpoint.TaskID, node int, event [
 func vertexID(id int) string { return fmt.Sprintf("v%d", id) }
 
 // advertised is the address others reach a server bound to addr at: host
-// if it is set, else the bound address.
+// if it is set, else the bound address, loopback for one bound to all
+// interfaces.
 func advertised(host, addr string) string {
 	_, port, err := net.SplitHostPort(addr)
-	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
-		return addr
+	if ip := net.ParseIP(host); err != nil || host == "" || ip != nil && ip.IsUnspecified() {
+		return httpserve.Reachable(addr)
 	}
 	return net.JoinHostPort(host, port)
 }

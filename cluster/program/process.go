@@ -52,10 +52,14 @@ type Process struct {
 	// program defined a job at all.
 	SubmitLog string `json:"submitLog,omitempty"`
 
-	// JobMaster and worker: the job, and the host to listen on and to
-	// advertise.
-	JobID string `json:"jobId,omitempty"`
-	Host  string `json:"host,omitempty"`
+	// JobMaster and worker: the job, the host to advertise, and the host
+	// to listen on (Host if empty). The Dispatcher sets them for a
+	// JobMaster (jobmanager.rpc.address, jobmanager.bind-host), the
+	// TaskManager for a worker (its own address and taskmanager.bind-host),
+	// so that a process listens where its host's configuration says.
+	JobID    string `json:"jobId,omitempty"`
+	Host     string `json:"host,omitempty"`
+	BindHost string `json:"bindHost,omitempty"`
 	// HeartbeatInterval and HeartbeatTimeout (heartbeat.interval and
 	// heartbeat.timeout): a worker whose JobMaster does not answer for
 	// the timeout ends.
@@ -74,6 +78,14 @@ type Process struct {
 	// Worker: its TaskManager and its JobMaster's RPC address.
 	TaskManager string `json:"taskManager,omitempty"`
 	JobMaster   string `json:"jobMaster,omitempty"`
+}
+
+// listenHost is the host the process's servers listen on.
+func (p *Process) listenHost() string {
+	if p.BindHost != "" {
+		return p.BindHost
+	}
+	return p.Host
 }
 
 // Env is the environment entry (NAME=value) that gives a process p's role.

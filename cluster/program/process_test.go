@@ -43,11 +43,15 @@ func TestProcessFromEnv(t *testing.T) {
 	}
 }
 
+// TestAdvertised: a server is advertised at its host, or at the address
+// it is bound to; one bound to all interfaces at loopback, which reaches
+// it, never at 0.0.0.0 or ::, which reach nothing.
 func TestAdvertised(t *testing.T) {
 	for _, c := range []struct{ host, addr, want string }{
-		{"", "[::]:4000", "[::]:4000"},
+		{"", "[::]:4000", "[::1]:4000"},
 		{"10.0.0.5", "[::]:4000", "10.0.0.5:4000"},
-		{"0.0.0.0", "0.0.0.0:4000", "0.0.0.0:4000"},
+		{"0.0.0.0", "0.0.0.0:4000", "127.0.0.1:4000"},
+		{"", "127.0.0.1:4000", "127.0.0.1:4000"},
 		{"tm.example", "127.0.0.1:80", "tm.example:80"},
 	} {
 		if got := advertised(c.host, c.addr); got != c.want {

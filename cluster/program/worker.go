@@ -74,7 +74,7 @@ func runWorker(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) er
 	defer bg.Wait()
 	defer cancel(nil)
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(p.Host, "0"))
+	ln, err := net.Listen("tcp", net.JoinHostPort(p.listenHost(), "0"))
 	if err != nil {
 		return fmt.Errorf("program: worker data port: %w", err)
 	}
@@ -119,7 +119,7 @@ func runWorker(ctx context.Context, p *Process, j *job.Job, log *slog.Logger) er
 			return nil, rpc.Errorf(rpc.CodeConflict, "the worker is stopping")
 		}
 	})
-	if err := srv.Listen(net.JoinHostPort(p.Host, "0"), tlsServer); err != nil {
+	if err := srv.Listen(net.JoinHostPort(p.listenHost(), "0"), tlsServer); err != nil {
 		return fmt.Errorf("program: worker: %w", err)
 	}
 	defer closeServer(srv)

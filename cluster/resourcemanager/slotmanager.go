@@ -411,6 +411,24 @@ func (m *SlotManager) TaskManagers() []TaskManagerInfo {
 	return out
 }
 
+// SlotsOf returns how many slots of TaskManager id are allocated to job:
+// 0 if it holds none there, or id is not registered. A TaskManager that
+// an AllocateSlots named holds the job's slots from the moment the action
+// is decided, so a job master that heard of them finds them here.
+func (m *SlotManager) SlotsOf(id WorkerID, job JobID) int {
+	tm := m.taskManager(id)
+	if tm == nil || job == "" {
+		return 0
+	}
+	n := 0
+	for _, j := range tm.slots {
+		if j == job {
+			n++
+		}
+	}
+	return n
+}
+
 // PendingWorkers returns the workers requested and not yet registered, in
 // the order they were requested.
 func (m *SlotManager) PendingWorkers() []WorkerID {

@@ -33,6 +33,7 @@ func fuzzServer() (*Server, []string) {
 		MethodRegisterWorker:         func() { echo[RegisterWorker](s, MethodRegisterWorker) },
 		MethodWorkerReport:           func() { echo[WorkerReport](s, MethodWorkerReport) },
 		MethodWorkerExited:           func() { echo[WorkerExited](s, MethodWorkerExited) },
+		MethodCheckWorker:            func() { echo[CheckWorker](s, MethodCheckWorker) },
 		MethodStartWorker:            func() { echo[StartWorker](s, MethodStartWorker) },
 		MethodStopWorker:             func() { echo[StopWorker](s, MethodStopWorker) },
 		MethodWorkerControl:          func() { echo[WorkerControl](s, MethodWorkerControl) },

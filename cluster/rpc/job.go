@@ -13,6 +13,7 @@ import (
 //	JobMaster → Dispatcher     RegisterJobMaster, JobStatus, RequestSlots, ReleaseSlots, TaskManagerUnreachable
 //	Dispatcher → JobMaster     SlotsAllocated, SlotsLost, SlotRequestFailed, JobControl
 //	JobMaster → TaskManager    StartWorker, StopWorker
+//	TaskManager → JobManager   CheckWorker (before it starts a worker)
 //	TaskManager → JobMaster    WorkerExited
 //	worker → JobMaster         RegisterWorker, WorkerReport
 //	JobMaster → worker         WorkerControl
@@ -22,6 +23,7 @@ const (
 	MethodRequestSlots           = "ResourceManager.RequestSlots"
 	MethodReleaseSlots           = "ResourceManager.ReleaseSlots"
 	MethodTaskManagerUnreachable = "ResourceManager.TaskManagerUnreachable"
+	MethodCheckWorker            = "ResourceManager.CheckWorker"
 
 	MethodSlotsAllocated    = "JobMaster.SlotsAllocated"
 	MethodSlotsLost         = "JobMaster.SlotsLost"
@@ -192,6 +194,26 @@ type StartWorker struct {
 	// its role and its configuration; the TaskManager adds it to its own
 	// environment.
 	Env string `json:"env"`
+}
+
+// CheckWorker is what a TaskManager asks the JobManager it registered
+// with before it starts a worker (StartWorker): whether JobID holds slots
+// on TaskManager, and has its JobMaster at JobMaster. The answer is a
+// WorkerGrant, or a CodeForbidden error saying why not.
+type CheckWorker struct {
+	TaskManager string `json:"taskManager"`
+	JobID       string `json:"jobId"`
+	JobMaster   string `json:"jobMaster"`
+}
+
+// WorkerGrant is what the worker of a job runs, as the job was
+// submitted: the TaskManager runs this, not what a StartWorker says.
+type WorkerGrant struct {
+	Builtin     bool     `json:"builtin"`
+	Program     string   `json:"program,omitempty"`
+	BlobAddress string   `json:"blobAddress,omitempty"`
+	Args        []string `json:"args"`
+	WorkingDir  string   `json:"workingDir,omitempty"`
 }
 
 // StopWorker stops the worker process of JobID, if one runs.

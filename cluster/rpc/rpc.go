@@ -40,6 +40,9 @@ const (
 	// CodeConflict: the receiver cannot do that in its state (a job that
 	// is not running, or has no checkpoint storage).
 	CodeConflict = "conflict"
+	// CodeForbidden: the receiver refuses the call: a TaskManager asked
+	// to start a worker its ResourceManager did not give it slots for.
+	CodeForbidden = "forbidden"
 )
 
 // Errorf returns an *Error with the given code, for handlers that want the
@@ -141,6 +144,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusNotFound
 		case CodeConflict:
 			status = http.StatusConflict
+		case CodeForbidden:
+			status = http.StatusForbidden
 		}
 		writeError(w, status, re)
 		return

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"os"
@@ -40,7 +41,8 @@ type Certificates struct {
 // (created if missing): ca.pem and ca-key.pem, HOST.pem and HOST-key.pem.
 // A host is a DNS name or an IP address; "localhost" also covers
 // 127.0.0.1 and ::1. Private keys are written with mode 0600. It refuses
-// to overwrite a file.
+// to overwrite a file (an error wrapping fs.ErrExist), and then writes
+// nothing.
 func CreateCertificates(dir string, hosts []string) (Certificates, error) {
 	if len(hosts) == 0 {
 		return Certificates{}, errors.New("security: no host to create a certificate for")
@@ -65,7 +67,7 @@ func CreateCertificates(dir string, hosts []string) (Certificates, error) {
 	}
 	for _, n := range names {
 		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
-			return Certificates{}, fmt.Errorf("security: %s exists: certificates are never overwritten; choose another directory", filepath.Join(dir, n))
+			return Certificates{}, fmt.Errorf("security: %s: %w: certificates are never overwritten; choose another directory", filepath.Join(dir, n), fs.ErrExist)
 		}
 	}
 	now := time.Now()

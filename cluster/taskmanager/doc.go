@@ -15,6 +15,18 @@
 // The worker, once up, registers with the JobMaster itself: the
 // TaskManager only starts, watches and stops the process.
 //
+// Before it starts anything the TaskManager asks the JobManager it
+// registered with (rpc.CheckWorker) whether the job holds slots on it and
+// has its JobMaster where the request says; it is refused otherwise
+// (rpc.CodeForbidden). The program, arguments and working directory are
+// the job's as submitted, from the JobManager's answer: a request that
+// differs is refused, and StartWorker.Env must be the program.EnvVar of
+// this job's worker on this TaskManager, to which the TaskManager sets
+// its own hosts. Whoever reaches the RPC endpoint thus runs nothing the
+// ResourceManager did not place here. The RPC endpoint and the workers
+// listen on taskmanager.bind-host, else the advertised host (loopback
+// for a JobManager on loopback).
+//
 // The program is the TaskManager's own executable for a builtin job
 // (Config.Self), or else the job's binary, fetched from the BlobServer
 // once into <work dir>/blobs/<key> and shared by every worker with that

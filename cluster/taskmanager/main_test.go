@@ -9,10 +9,8 @@ import (
 )
 
 // helperEnv, in its environment, makes the test binary a worker process
-// (see TestHelperProcess); its value is the worker's behaviour. It is
-// the entry a StartWorker may set, the one that gives a real worker its
-// role.
-const helperEnv = processEnv
+// (see TestHelperProcess); its value is the worker's behaviour.
+const helperEnv = "RUNNEL_TASKMANAGER_TEST_WORKER"
 
 // TestMain runs the tests. A race-enabled binary sleeps a second on exit
 // unless told not to; the worker processes inherit this.

@@ -38,7 +38,7 @@ func TestWorkerDiesWithTaskManager(t *testing.T) {
 	if addr == "" {
 		t.Fatal("the TaskManager process did not start")
 	}
-	req := &rpc.StartWorker{JobID: "job1", Builtin: true, Env: helperEnv + "=sleep", JobMaster: "127.0.0.1:1"}
+	req := &rpc.StartWorker{JobID: "job1", Builtin: true, Env: workerEnv("job1", "tm-child", "127.0.0.1:1", "sleep"), JobMaster: "127.0.0.1:1"}
 	if _, err := rpc.Call[rpc.StartWorker, rpc.Empty](context.Background(), &rpc.Client{}, addr, rpc.MethodStartWorker, req); err != nil {
 		t.Fatal(err)
 	}

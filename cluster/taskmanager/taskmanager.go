@@ -39,9 +39,14 @@ type Config struct {
 	// (jobmanager.rpc.address and jobmanager.rpc.port).
 	JobManager string
 	// Host is the address others reach this TaskManager at
-	// (taskmanager.host); the interface towards the JobManager if empty.
-	// The RPC endpoint listens on it, or on all interfaces if it is empty.
+	// (taskmanager.host); the interface towards the JobManager if empty
+	// (loopback for a JobManager on loopback).
 	Host string
+	// BindHost is the address the RPC endpoint and the workers' RPC and
+	// data ports listen on (taskmanager.bind-host); the advertised host
+	// (Host, or the interface towards the JobManager) if empty. All
+	// interfaces takes an explicit 0.0.0.0.
+	BindHost string
 	// RPCPort is the port of the TaskManager's RPC endpoint
 	// (taskmanager.rpc.port); 0 picks a free one.
 	RPCPort int
@@ -87,6 +92,7 @@ func ConfigFrom(c *config.Configuration) (Config, error) {
 	get(func() (e error) { host, e = config.Get(c, config.JobManagerRPCAddress); return })
 	get(func() (e error) { port, e = config.Get(c, config.JobManagerRPCPort); return })
 	get(func() (e error) { cfg.Host, e = config.Get(c, config.TaskManagerHost); return })
+	get(func() (e error) { cfg.BindHost, e = config.Get(c, config.TaskManagerBindHost); return })
 	get(func() (e error) { cfg.RPCPort, e = config.Get(c, config.TaskManagerRPCPort); return })
 	get(func() (e error) { cfg.Slots, e = config.Get(c, config.NumTaskSlots); return })
 	get(func() (e error) { cfg.HeartbeatInterval, e = config.Get(c, config.HeartbeatInterval); return })
@@ -117,6 +123,8 @@ type TaskManager struct {
 	// Set by Run before the RPC endpoint listens, read-only after.
 	server  *rpc.Server
 	addr    string          // the RPC endpoint's advertised address
+	host    string          // the advertised host, which workers advertise too
+	bind    string          // the host the RPC endpoint and the workers listen on
 	workDir string          // Config.WorkDir, or Run's temporary directory
 	life    context.Context // Run's: the worker processes' life
 
@@ -224,13 +232,25 @@ func (t *TaskManager) Run(ctx context.Context) error {
 	t.server = rpc.NewServer(t.log)
 	rpc.Handle(t.server, rpc.MethodStartWorker, t.startWorker)
 	rpc.Handle(t.server, rpc.MethodStopWorker, t.stopWorker)
-	if err := t.server.Listen(net.JoinHostPort(t.cfg.Host, strconv.Itoa(t.cfg.RPCPort)), t.tlsServer); err != nil {
-		return fmt.Errorf("taskmanager: taskmanager.rpc.port: %w", err)
+	if t.host = t.address(); isUnspecified(t.host) {
+		t.host = "localhost" // taskmanager.host 0.0.0.0: reachable here only
+	}
+	if t.bind = t.cfg.BindHost; t.bind == "" {
+		t.bind = t.host
+	}
+	if err := t.server.Listen(net.JoinHostPort(t.bind, strconv.Itoa(t.cfg.RPCPort)), t.tlsServer); err != nil {
+		return fmt.Errorf("taskmanager: %s %s, %s %d: %w", config.TaskManagerBindHost.Key(), t.bind, config.TaskManagerRPCPort.Key(), t.cfg.RPCPort, err)
 	}
 	_, port, _ := net.SplitHostPort(t.server.Addr())
-	t.addr = net.JoinHostPort(t.address(), port)
+	t.addr = net.JoinHostPort(t.host, port)
 	defer t.shutdown(cancel)
-	t.log.Info("taskmanager listening", "rpc", t.addr, "workdir", t.workDir)
+	t.log.Info("taskmanager listening", "rpc", t.addr, "bind", t.bind, "workdir", t.workDir)
+	if bound, _, _ := net.SplitHostPort(t.server.Addr()); isLoopback(bound) {
+		t.log.Info("listening on loopback only; set " + config.TaskManagerBindHost.Key() + " to 0.0.0.0 to listen on all interfaces" +
+			" (and " + config.TaskManagerHost.Key() + " to the address other hosts reach this one at)")
+	} else if isUnspecified(bound) {
+		t.log.Warn("listening on all interfaces: anyone who reaches this host's ports reaches the TaskManager and its workers")
+	}
 	close(t.ready)
 
 	for {
@@ -344,6 +364,16 @@ func (t *TaskManager) sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func isUnspecified(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // address is the TaskManager's host as the JobManager should see it.

@@ -2,7 +2,9 @@ package taskmanager
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,4 +98,63 @@ func TestTaskManagerRejectsBadConfig(t *testing.T) {
 			t.Errorf("config %+v accepted", cfg)
 		}
 	}
+}
+
+// TestTaskManagerListensOnLoopbackByDefault: with no taskmanager.host nor
+// taskmanager.bind-host, a TaskManager of a JobManager on loopback
+// listens on loopback only, not on all interfaces, and says so; with
+// taskmanager.bind-host 0.0.0.0 it listens on all interfaces and still
+// advertises the loopback address.
+func TestTaskManagerListensOnLoopbackByDefault(t *testing.T) {
+	checkNoLeaks(t)
+	jm := rpc.NewServer(nil)
+	if err := jm.Listen("127.0.0.1:0", nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = jm.Close(context.Background()) })
+	for _, tc := range []struct{ bind, wantBound, wantLog string }{
+		{"", "127.0.0.1", "listening on loopback only; set taskmanager.bind-host to 0.0.0.0 to listen on all interfaces"},
+		{"0.0.0.0", "0.0.0.0", "listening on all interfaces"},
+	} {
+		var logs syncBuffer
+		tm, err := New(Config{JobManager: jm.Addr(), BindHost: tc.bind, Slots: 1,
+			HeartbeatInterval: time.Second, HeartbeatTimeout: 2 * time.Second}, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel, done := clustertest.Go(t, tm.Run)
+		<-tm.Ready()
+		host, _, _ := net.SplitHostPort(tm.server.Addr())
+		if ip := net.ParseIP(host); ip == nil || !ip.Equal(net.ParseIP(tc.wantBound)) && !(ip.IsUnspecified() && tc.wantBound == "0.0.0.0") {
+			t.Errorf("bind host %q: the RPC endpoint listens on %s, want %s", tc.bind, tm.server.Addr(), tc.wantBound)
+		}
+		if host, _, _ := net.SplitHostPort(tm.Addr()); host != "127.0.0.1" {
+			t.Errorf("bind host %q: advertised at %s, want the interface towards the JobManager, 127.0.0.1", tc.bind, tm.Addr())
+		}
+		if !strings.Contains(logs.String(), tc.wantLog) {
+			t.Errorf("bind host %q: the log does not say %q:\n%s", tc.bind, tc.wantLog, logs.String())
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// syncBuffer is a log destination safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -19,7 +19,8 @@ import (
 )
 
 // tlsJobManager is a fake JobManager serving over the cluster's TLS: it
-// counts the registrations that reach it.
+// counts the registrations that reach it, and grants every job a builtin
+// worker reporting to tlsJobMaster.
 func tlsJobManager(t *testing.T, certs tlstest.Certs) (addr string, registered *atomic.Int64) {
 	t.Helper()
 	registered = new(atomic.Int64)
@@ -30,6 +31,12 @@ func tlsJobManager(t *testing.T, certs tlstest.Certs) (addr string, registered *
 	})
 	rpc.Handle(jm, rpc.MethodHeartbeat, func(context.Context, *rpc.Heartbeat) (*rpc.HeartbeatAck, error) {
 		return &rpc.HeartbeatAck{}, nil
+	})
+	rpc.Handle(jm, rpc.MethodCheckWorker, func(_ context.Context, r *rpc.CheckWorker) (*rpc.WorkerGrant, error) {
+		if r.JobMaster != tlsJobMaster {
+			return nil, rpc.Errorf(rpc.CodeForbidden, "the JobMaster of job %s is not at %s", r.JobID, r.JobMaster)
+		}
+		return &rpc.WorkerGrant{Builtin: true}, nil
 	})
 	if err := jm.Listen("127.0.0.1:0", tlstest.Server(t, certs.Cluster)); err != nil {
 		t.Fatal(err)
@@ -44,6 +51,9 @@ func tlsJobManager(t *testing.T, certs tlstest.Certs) (addr string, registered *
 // cluster's caller starts a worker, which gets the TaskManager's own TLS
 // settings whatever the TaskManager inherited, and which a StartWorker
 // cannot set.
+// tlsJobMaster is the JobMaster address tlsJobManager grants workers to.
+const tlsJobMaster = "127.0.0.1:1"
+
 func TestStartWorkerRefusesCallersWithoutCertificate(t *testing.T) {
 	checkNoLeaks(t)
 	certs := tlstest.New(t)
@@ -89,7 +99,7 @@ func TestStartWorkerRefusesCallersWithoutCertificate(t *testing.T) {
 		"foreign":   rpc.NewClient(tlstest.Client(t, certs.Foreign)),
 	} {
 		job := "job-" + name
-		err := startWith(c, &rpc.StartWorker{JobID: job, Builtin: true, Env: helperEnv + "=sleep", JobMaster: "127.0.0.1:1"})
+		err := startWith(c, &rpc.StartWorker{JobID: job, Builtin: true, Env: workerEnv(job, "tm-tls", tlsJobMaster, "sleep"), JobMaster: tlsJobMaster})
 		if err == nil {
 			t.Errorf("%s: StartWorker succeeded", name)
 		}
@@ -97,16 +107,16 @@ func TestStartWorkerRefusesCallersWithoutCertificate(t *testing.T) {
 	}
 
 	cluster := rpc.NewClient(tlstest.Client(t, certs.Cluster))
-	err = startWith(cluster, &rpc.StartWorker{JobID: "job-env", Builtin: true, Env: certs.Foreign.Env(), JobMaster: "127.0.0.1:1"})
+	err = startWith(cluster, &rpc.StartWorker{JobID: "job-env", Builtin: true, Env: certs.Foreign.Env(), JobMaster: tlsJobMaster})
 	var re *rpc.Error
-	if err == nil || !strings.Contains(err.Error(), "only "+processEnv) {
+	if err == nil || !strings.Contains(err.Error(), "is not the worker's RUNNEL_PROCESS entry") {
 		t.Errorf("a StartWorker that sets %s: %v", security.EnvInternal, err)
 	} else if !errors.As(err, &re) || re.Code != rpc.CodeBadRequest {
 		t.Errorf("a StartWorker that sets %s: %v, want bad-request", security.EnvInternal, err)
 	}
 	noWorker("job-env")
 
-	if err := startWith(cluster, &rpc.StartWorker{JobID: "job-ok", Builtin: true, Env: helperEnv + "=internal", JobMaster: "127.0.0.1:1"}); err != nil {
+	if err := startWith(cluster, &rpc.StartWorker{JobID: "job-ok", Builtin: true, Env: workerEnv("job-ok", "tm-tls", tlsJobMaster, "internal"), JobMaster: tlsJobMaster}); err != nil {
 		t.Fatal(err)
 	}
 	_, log := waitLog(t, work, "job-ok", 1)

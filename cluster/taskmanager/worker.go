@@ -2,6 +2,7 @@ package taskmanager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/blob"
+	"github.com/runnel-io/runnel/cluster/program"
 	"github.com/runnel-io/runnel/cluster/rpc"
 	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/internal/httpserve"
@@ -52,6 +54,11 @@ type worker struct {
 func (t *TaskManager) startWorker(ctx context.Context, req *rpc.StartWorker) (*rpc.Empty, error) {
 	if err := checkStart(req); err != nil {
 		return nil, rpc.Errorf(rpc.CodeBadRequest, "taskmanager: StartWorker: %v", err)
+	}
+	req, err := t.authorize(ctx, req)
+	if err != nil {
+		t.log.Warn("worker refused", "job", req.JobID, "jobmaster", req.JobMaster, "error", err)
+		return nil, err
 	}
 	t.mu.Lock()
 	if t.closed {
@@ -93,9 +100,6 @@ func (t *TaskManager) startWorker(ctx context.Context, req *rpc.StartWorker) (*r
 	return &rpc.Empty{}, nil
 }
 
-// processEnv is the one environment entry a StartWorker may set: the
-// worker's role in its job (program.EnvVar).
-const processEnv = "RUNNEL_PROCESS"
 
 // checkStart rejects a StartWorker the TaskManager cannot act on.
 func checkStart(req *rpc.StartWorker) error {
@@ -105,16 +109,8 @@ func checkStart(req *rpc.StartWorker) error {
 	if req.JobMaster == "" {
 		return fmt.Errorf("job %s: no JobMaster address", req.JobID)
 	}
-	if req.Env != "" {
-		name, _, ok := strings.Cut(req.Env, "=")
-		if !ok || name == "" {
-			return fmt.Errorf("job %s: environment entry %q is not NAME=value", req.JobID, req.Env)
-		}
-		// The entry gives the worker its role, nothing else: above all
-		// not its TLS settings, which are the TaskManager's own.
-		if name != processEnv {
-			return fmt.Errorf("job %s: environment entry %s: only %s may be set", req.JobID, name, processEnv)
-		}
+	if name, _, ok := strings.Cut(req.Env, "="); !ok || name != program.EnvVar {
+		return fmt.Errorf("job %s: environment entry %q is not the worker's %s entry", req.JobID, req.Env, program.EnvVar)
 	}
 	if !req.Builtin {
 		if !blob.Key(req.Program).Valid() {
@@ -125,6 +121,66 @@ func checkStart(req *rpc.StartWorker) error {
 		}
 	}
 	return nil
+}
+
+// checkTimeout bounds the CheckWorker call to the JobManager.
+const checkTimeout = 30 * time.Second
+
+// authorize asks the JobManager this TaskManager registered with whether
+// it assigned slots here to the job of req, whose JobMaster is the one
+// req names, and returns what to start: the program, arguments and
+// working directory of the job as it was submitted, which req must
+// match, and the worker's environment entry, which must describe this
+// job's worker on this TaskManager reporting to that JobMaster, with the
+// TaskManager's hosts. Nothing in req is trusted otherwise: whoever
+// reaches the RPC endpoint could send it. A refusal is a CodeForbidden
+// error.
+func (t *TaskManager) authorize(ctx context.Context, req *rpc.StartWorker) (*rpc.StartWorker, error) {
+	refuse := func(format string, args ...any) error {
+		return rpc.Errorf(rpc.CodeForbidden, "taskmanager: worker of job %s not started: %s", req.JobID, fmt.Sprintf(format, args...))
+	}
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	grant, err := rpc.Call[rpc.CheckWorker, rpc.WorkerGrant](cctx, t.client, t.cfg.JobManager, rpc.MethodCheckWorker,
+		&rpc.CheckWorker{TaskManager: t.cfg.ID, JobID: req.JobID, JobMaster: req.JobMaster})
+	var re *rpc.Error
+	switch {
+	case errors.As(err, &re) && re.Code == rpc.CodeForbidden:
+		return req, refuse("the JobManager at %s says: %s", t.cfg.JobManager, re.Message)
+	case err != nil:
+		return req, refuse("the JobManager at %s, which must confirm it, did not: %v", t.cfg.JobManager, err)
+	}
+	switch {
+	case req.Builtin != grant.Builtin:
+		return req, refuse("builtin is %t, the job was submitted with builtin %t", req.Builtin, grant.Builtin)
+	case req.Program != grant.Program:
+		return req, refuse("program %q, the job was submitted with program %q", req.Program, grant.Program)
+	case !slices.Equal(req.Args, grant.Args):
+		return req, refuse("arguments %q, the job was submitted with %q", req.Args, grant.Args)
+	case req.WorkingDir != grant.WorkingDir:
+		return req, refuse("working directory %q, the job was submitted with %q", req.WorkingDir, grant.WorkingDir)
+	}
+	_, value, _ := strings.Cut(req.Env, "=")
+	var p program.Process
+	if err := json.Unmarshal([]byte(value), &p); err != nil {
+		return req, rpc.Errorf(rpc.CodeBadRequest, "taskmanager: worker of job %s: %s: %v", req.JobID, program.EnvVar, err)
+	}
+	switch {
+	case p.Role != program.RoleWorker:
+		return req, refuse("%s gives the role %q, not %q", program.EnvVar, p.Role, program.RoleWorker)
+	case p.JobID != req.JobID || p.JobMaster != req.JobMaster || p.TaskManager != t.cfg.ID:
+		return req, refuse("%s describes the worker of job %s on TaskManager %s for the JobMaster at %s, not this one's (job %s, TaskManager %s, JobMaster %s)",
+			program.EnvVar, p.JobID, p.TaskManager, p.JobMaster, req.JobID, t.cfg.ID, req.JobMaster)
+	}
+	// The worker listens where this TaskManager does and is reached at
+	// its host; it has nothing to do with what only a JobMaster or a
+	// client uses.
+	p.Host, p.BindHost = t.host, t.bind
+	p.Dispatcher, p.Program, p.BlobAddress, p.Args, p.SubmitLog, p.JobManager = "", "", "", nil, "", ""
+	checked := *req
+	checked.BlobAddress = grant.BlobAddress
+	checked.Env = p.Env()
+	return &checked, nil
 }
 
 // checkJobID rejects job IDs that cannot name a log file.

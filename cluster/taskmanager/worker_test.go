@@ -5,6 +5,7 @@ package taskmanager
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -22,13 +23,15 @@ import (
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/blob"
+	"github.com/runnel-io/runnel/cluster/program"
 	"github.com/runnel-io/runnel/cluster/rpc"
 	"github.com/runnel-io/runnel/cluster/security"
 )
 
 // The test binary is its own worker program: started with
-// -test.run=^TestHelperProcess$ and helperEnv set (StartWorker.Env) it
-// runs TestHelperProcess, which prints a line
+// -test.run=^TestHelperProcess$ and helperEnv set, or a worker's
+// program.EnvVar (StartWorker.Env) whose configuration has helperModeKey,
+// it runs TestHelperProcess, which prints a line
 //
 //	pid=<pid> mode=<mode> argv0=<os.Args[0]> args=<args after "--", comma-separated> cwd=<dir>
 //
@@ -48,6 +51,9 @@ import (
 // has to be built.
 func TestHelperProcess(t *testing.T) {
 	mode := os.Getenv(helperEnv)
+	if p, err := program.FromEnv(); mode == "" && err == nil && p != nil {
+		mode = p.Config[helperModeKey]
+	}
 	if mode == "" {
 		return
 	}
@@ -99,11 +105,23 @@ func TestHelperProcess(t *testing.T) {
 // TestHelperProcess in mode taskmanager.
 const helperDirEnv = "RUNNEL_TASKMANAGER_TEST_DIR"
 
+// helperModeKey is the key of a worker's configuration that gives the
+// helper its mode.
+const helperModeKey = "test.helper.mode"
+
 // helperTaskManager runs a TaskManager in this process, with the work
-// directory helperDirEnv and no reachable JobManager, and prints
-// "addr=<its RPC endpoint>" once it listens.
+// directory helperDirEnv and a JobManager that lets it start every
+// worker, and prints "addr=<its RPC endpoint>" once it listens.
 func helperTaskManager() {
-	tm, err := New(Config{ID: "tm-child", JobManager: "127.0.0.1:1", Host: "127.0.0.1", Slots: 1,
+	jm := rpc.NewServer(nil)
+	rpc.Handle(jm, rpc.MethodCheckWorker, func(context.Context, *rpc.CheckWorker) (*rpc.WorkerGrant, error) {
+		return &rpc.WorkerGrant{Builtin: true}, nil
+	})
+	if err := jm.Listen("127.0.0.1:0", nil); err != nil {
+		fmt.Println(err)
+		os.Exit(6)
+	}
+	tm, err := New(Config{ID: "tm-child", JobManager: jm.Addr(), Host: "127.0.0.1", Slots: 1,
 		HeartbeatInterval: time.Second, HeartbeatTimeout: 2 * time.Second,
 		WorkDir: os.Getenv(helperDirEnv), Self: self()}, nil, nil)
 	if err != nil {
@@ -124,12 +142,18 @@ func helperTaskManager() {
 func self() []string { return []string{os.Args[0], "-test.run=^TestHelperProcess$", "--"} }
 
 // fixture is a running TaskManager with a fake JobManager, which it
-// registers with, and a fake JobMaster, which records WorkerExited.
+// registers with and which lets it start the workers of the jobs in
+// grants (what start adds, as if the ResourceManager had given the job
+// slots on it), and a fake JobMaster, which records WorkerExited.
 type fixture struct {
 	tm        *TaskManager
 	jobMaster string
 	exits     chan rpc.WorkerExited
 	addrs     chan string // the addresses the TaskManager registered
+	checks    chan rpc.CheckWorker
+
+	grantsMu sync.Mutex
+	grants   map[string]grant // by job ID
 
 	mu      sync.Mutex
 	stopped bool
@@ -141,7 +165,8 @@ type fixture struct {
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	checkNoLeaks(t)
-	f := &fixture{exits: make(chan rpc.WorkerExited, 100), addrs: make(chan string, 100)}
+	f := &fixture{exits: make(chan rpc.WorkerExited, 100), addrs: make(chan string, 100),
+		checks: make(chan rpc.CheckWorker, 100), grants: map[string]grant{}}
 	jm := rpc.NewServer(nil)
 	rpc.Handle(jm, rpc.MethodRegisterTaskManager, func(_ context.Context, r *rpc.RegisterTaskManager) (*rpc.Registered, error) {
 		select {
@@ -152,6 +177,22 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	})
 	rpc.Handle(jm, rpc.MethodHeartbeat, func(context.Context, *rpc.Heartbeat) (*rpc.HeartbeatAck, error) {
 		return &rpc.HeartbeatAck{}, nil
+	})
+	rpc.Handle(jm, rpc.MethodCheckWorker, func(_ context.Context, r *rpc.CheckWorker) (*rpc.WorkerGrant, error) {
+		select {
+		case f.checks <- *r:
+		default:
+		}
+		f.grantsMu.Lock()
+		g, ok := f.grants[r.JobID]
+		f.grantsMu.Unlock()
+		switch {
+		case !ok || r.TaskManager != "tm-test":
+			return nil, rpc.Errorf(rpc.CodeForbidden, "job %s holds no slots on TaskManager %s", r.JobID, r.TaskManager)
+		case r.JobMaster != g.master:
+			return nil, rpc.Errorf(rpc.CodeForbidden, "the JobMaster of job %s is not at %s", r.JobID, r.JobMaster)
+		}
+		return &g.WorkerGrant, nil
 	})
 	master := rpc.NewServer(nil)
 	rpc.Handle(master, rpc.MethodWorkerExited, func(_ context.Context, r *rpc.WorkerExited) (*rpc.Empty, error) {
@@ -207,12 +248,49 @@ func (f *fixture) stop() error {
 	return f.runErr
 }
 
+// grant has the fake JobManager confirm workers of job that report to
+// jobMaster and run g.
+func (f *fixture) grant(job, jobMaster string, g rpc.WorkerGrant) {
+	f.grantsMu.Lock()
+	defer f.grantsMu.Unlock()
+	f.grants[job] = grant{g, jobMaster}
+}
+
+// start grants the job of req what req asks for and asks the TaskManager to start its worker. An empty Env, or
+// helperEnv=MODE, becomes the worker's program.EnvVar with that mode.
 func (f *fixture) start(req *rpc.StartWorker) error {
 	if req.JobMaster == "" {
 		req.JobMaster = f.jobMaster
 	}
+	f.grant(req.JobID, req.JobMaster, rpc.WorkerGrant{Builtin: req.Builtin, Program: req.Program, BlobAddress: req.BlobAddress,
+		Args: req.Args, WorkingDir: req.WorkingDir})
+	if mode, ok := strings.CutPrefix(req.Env, helperEnv+"="); ok || req.Env == "" {
+		req.Env = workerEnv(req.JobID, "tm-test", req.JobMaster, mode)
+	}
+	return f.call(req)
+}
+
+// call sends req as it is.
+func (f *fixture) call(req *rpc.StartWorker) error {
 	_, err := rpc.Call[rpc.StartWorker, rpc.Empty](context.Background(), &rpc.Client{}, f.tm.Addr(), rpc.MethodStartWorker, req)
 	return err
+}
+
+// grant is what the fake JobManager confirms for a job, and the address
+// of its JobMaster.
+type grant struct {
+	rpc.WorkerGrant
+	master string
+}
+
+// workerEnv is the environment entry of the worker of job on tm, with
+// the helper's mode.
+func workerEnv(job, tm, jobMaster, mode string) string {
+	p := &program.Process{Role: program.RoleWorker, JobID: job, TaskManager: tm, JobMaster: jobMaster}
+	if mode != "" {
+		p.Config = map[string]string{helperModeKey: mode}
+	}
+	return p.Env()
 }
 
 func (f *fixture) stopWorker(job string) error {
@@ -631,5 +709,83 @@ func TestStartWorkerErrors(t *testing.T) {
 				t.Error("a failed start left a worker")
 			}
 		}
+	}
+}
+
+// TestStartWorkerRefusedUnlessAssigned: a TaskManager asks its JobManager
+// before it starts a worker and starts nothing the JobManager does not
+// confirm: a job with no slots on it (here a builtin "run /bin/sh" that
+// would create a marker file), a JobMaster other than the job's, a
+// program, arguments or working directory other than the submitted ones,
+// or an environment entry that is not the worker's own. A confirmed
+// start gets the TaskManager's hosts in the worker's environment.
+func TestStartWorkerRefusedUnlessAssigned(t *testing.T) {
+	work := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "ran")
+	// Were it started, this worker would create the marker.
+	f := newFixture(t, Config{WorkDir: work, Self: []string{"/bin/sh", "-c", "touch " + marker}})
+	exploit := &rpc.StartWorker{JobID: "evil", Builtin: true, Args: []string{"run", "/bin/sh", "--", "-c", "touch " + marker},
+		JobMaster: f.jobMaster, Env: workerEnv("evil", "tm-test", f.jobMaster, "")}
+	forbidden := func(req *rpc.StartWorker, want string) {
+		t.Helper()
+		err := f.call(req)
+		var re *rpc.Error
+		if !errors.As(err, &re) || re.Code != rpc.CodeForbidden || !strings.Contains(re.Message, want) {
+			t.Errorf("StartWorker %+v: %v, want a refusal saying %q", req, err, want)
+		}
+		if f.running(req.JobID) != 0 {
+			t.Errorf("job %s: a refused StartWorker started a worker", req.JobID)
+		}
+		if _, err := os.Stat(filepath.Join(work, req.JobID+".log")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("job %s: a refused StartWorker got as far as the worker's log (%v)", req.JobID, err)
+		}
+	}
+	forbidden(exploit, "job evil holds no slots on TaskManager tm-test")
+	select {
+	case c := <-f.checks:
+		if c != (rpc.CheckWorker{TaskManager: "tm-test", JobID: "evil", JobMaster: f.jobMaster}) {
+			t.Errorf("the TaskManager asked %+v", c)
+		}
+	default:
+		t.Error("the TaskManager did not ask the JobManager")
+	}
+
+	submitted := rpc.WorkerGrant{Builtin: true, Args: []string{"run", "wordcount", "--"}, WorkingDir: "/w"}
+	f.grant("job1", f.jobMaster, submitted)
+	req := func(change func(*rpc.StartWorker)) *rpc.StartWorker {
+		r := &rpc.StartWorker{JobID: "job1", Builtin: true, Args: []string{"run", "wordcount", "--"}, WorkingDir: "/w",
+			JobMaster: f.jobMaster, Env: workerEnv("job1", "tm-test", f.jobMaster, "")}
+		change(r)
+		return r
+	}
+	other := "127.0.0.1:1"
+	forbidden(req(func(r *rpc.StartWorker) { r.JobMaster, r.Env = other, workerEnv("job1", "tm-test", other, "") }),
+		"the JobMaster of job job1 is not at "+other)
+	forbidden(req(func(r *rpc.StartWorker) { r.Args = exploit.Args }), `arguments ["run" "/bin/sh"`)
+	forbidden(req(func(r *rpc.StartWorker) { r.WorkingDir = "/tmp" }), `working directory "/tmp"`)
+	forbidden(req(func(r *rpc.StartWorker) { r.Builtin, r.Program, r.BlobAddress = false, strings.Repeat("ab", 32), other }), "builtin is false")
+	forbidden(req(func(r *rpc.StartWorker) { r.Env = workerEnv("job1", "tm-other", f.jobMaster, "") }), "on TaskManager tm-other")
+	forbidden(req(func(r *rpc.StartWorker) { r.Env = workerEnv("job1", "tm-test", other, "") }), "for the JobMaster at "+other)
+	forbidden(req(func(r *rpc.StartWorker) {
+		r.Env = (&program.Process{Role: program.RoleLocal, JobID: "job1", TaskManager: "tm-test", JobMaster: f.jobMaster}).Env()
+	}), `the role "local"`)
+	var re *rpc.Error
+	if err := f.call(req(func(r *rpc.StartWorker) { r.Env = "LD_PRELOAD=/tmp/evil.so" })); !errors.As(err, &re) || re.Code != rpc.CodeBadRequest {
+		t.Errorf("an environment entry other than the worker's: %v, want a bad request", err)
+	}
+
+	checked, err := f.tm.authorize(t.Context(), req(func(*rpc.StartWorker) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p program.Process
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(checked.Env, program.EnvVar+"=")), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Host != "127.0.0.1" || p.BindHost != "127.0.0.1" || p.JobID != "job1" || p.TaskManager != "tm-test" {
+		t.Errorf("the worker's process %+v: want the job, this TaskManager and its hosts", p)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused worker ran: %s exists", marker)
 	}
 }

@@ -49,7 +49,7 @@ func newJobManagerCommand() *cobra.Command {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			jm, err := jobmanager.New(conf, jobmanager.Options{Logger: log})
+			jm, err := jobmanager.New(conf, jobmanager.Options{Logger: log, Builtins: builtinNames()})
 			if err != nil {
 				return jobs.UsageError{Err: err} // a setting, named in err
 			}

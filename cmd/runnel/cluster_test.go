@@ -94,8 +94,16 @@ func TestClusterStartStop(t *testing.T) {
 	if out, err := exec.Command(bin, "cluster", "stop", "--dir", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "3 processes") {
 		t.Fatalf("cluster stop: %v: %s", err, out)
 	}
-	for _, f := range strings.Fields(string(pids)) {
-		pid, _ := strconv.Atoi(f)
+	lines := strings.Split(strings.TrimSpace(string(pids)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("pids file %q, want 3 lines", pids)
+	}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			t.Fatalf("pids line %q, want PID START ROLE", line)
+		}
+		pid, _ := strconv.Atoi(f[0])
 		if syscall.Kill(pid, 0) == nil {
 			// A zombie child of the reaper counts as gone once it exited.
 			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(b), ") Z ") {
@@ -127,5 +135,71 @@ func TestClusterRefusesBadTLS(t *testing.T) {
 				t.Errorf("%s %q: %v, want a usage error containing %q", role, tc.flags, err, tc.want)
 			}
 		}
+	}
+}
+
+// TestClusterStopSparesOtherProcesses: a pids file that names a running
+// process whose start time is not the recorded one (the pid was reused,
+// or the file was written by someone else) does not get that process
+// signalled: stop says so, and the process survives.
+func TestClusterStopSparesOtherProcesses(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	victim := exec.Command("sleep", "600")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = victim.Process.Kill()
+		_ = victim.Wait()
+	})
+	start, err := startTime(victim.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pids := fmt.Sprintf("%d %d jobmanager\n", victim.Process.Pid, start+1)
+	if err := os.WriteFile(filepath.Join(dir, "pids"), []byte(pids), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := stopCluster(dir)
+	want := fmt.Sprintf("process %d is not the jobmanager this cluster started; not signalled", victim.Process.Pid)
+	if err == nil || !strings.Contains(err.Error(), want) || n != 0 {
+		t.Errorf("stop: %d, %v; want 0 processes and %q", n, err, want)
+	}
+	// Had stop signalled it, it would have waited for its end (and
+	// killed it after ten seconds): it still runs, so it was not.
+	if now, err := startTime(victim.Process.Pid); err != nil || now != start {
+		t.Errorf("the process is gone: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pids")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the pids file is left: %v", err)
+	}
+}
+
+// TestStartTime: the start time of a process is that of /proc/PID/stat,
+// and a process that ended has none.
+func TestStartTime(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	cmd := exec.Command("sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	a, err := startTime(pid)
+	if err != nil || a == 0 {
+		t.Fatalf("startTime: %d, %v", a, err)
+	}
+	self, err := startTime(os.Getpid())
+	if err != nil || self > a {
+		t.Errorf("this process started at %d (%v), after its child at %d", self, err, a)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if _, err := startTime(pid); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an ended process: %v, want os.ErrNotExist", err)
 	}
 }

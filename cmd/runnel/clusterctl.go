@@ -47,7 +47,7 @@ func newClusterCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cluster started: REST API at http://%s, logs in %s\n", rest, dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster started: REST API at %s, logs in %s\n", rest, dir)
 			return nil
 		},
 	}
@@ -73,12 +73,14 @@ func newClusterCommand() *cobra.Command {
 	return cmd
 }
 
+// listeningLine is the JobManager's log line that says where it is
+// reached: rpc=HOST:PORT (what the TaskManagers are given) and rest=URL.
 var listeningLine = regexp.MustCompile(`"jobmanager listening" rpc=(\S+) rest=(\S+)`)
 
-// startCluster starts the processes and returns the REST address once the
-// JobManager listens.
+// startCluster starts the processes and returns the REST API's URL once
+// the JobManager listens.
 func startCluster(ctx context.Context, dir string, f configFlags, taskManagers int) (string, error) {
-	if pids, _ := readPIDs(dir); len(pids) > 0 {
+	if pids, _, _ := readPIDs(dir); len(pids) > 0 {
 		return "", fmt.Errorf("runnel cluster start: a cluster started in %s is still running (runnel cluster stop --dir %s)", dir, dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -117,7 +119,9 @@ func startCluster(ctx context.Context, dir string, f configFlags, taskManagers i
 }
 
 // spawn starts a process in a session of its own, so that it outlives the
-// command, and records its process ID.
+// command, and records it in the pids file: "PID START ROLE" a line,
+// START being its start time (startTime), so that stop signals it only
+// while that pid is still this process.
 func spawn(dir, bin string, args []string, logPath string) error {
 	log, err := os.Create(logPath)
 	if err != nil {
@@ -130,13 +134,18 @@ func spawn(dir, bin string, args []string, logPath string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("runnel cluster start: %s: %w", args[0], err)
 	}
+	defer func() { _ = cmd.Process.Release() }()
+	pid := cmd.Process.Pid
+	start := "-" // unknown: stop will not signal it
+	if t, err := startTime(pid); err == nil {
+		start = strconv.FormatUint(t, 10)
+	}
 	pids, err := os.OpenFile(filepath.Join(dir, "pids"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("runnel cluster start: %w", err)
 	}
 	defer pids.Close()
-	_, err = fmt.Fprintln(pids, cmd.Process.Pid)
-	_ = cmd.Process.Release()
+	_, err = fmt.Fprintf(pids, "%d %s %s\n", pid, start, args[0])
 	return err
 }
 
@@ -162,44 +171,92 @@ func waitListening(ctx context.Context, logPath string) (rpc, rest string, err e
 	return "", "", fmt.Errorf("runnel cluster start: the JobManager did not start; its log %s says:\n%s", logPath, b)
 }
 
-// readPIDs reads the process IDs of the cluster in dir that still run.
-func readPIDs(dir string) ([]int, error) {
+// started is a process the pids file records.
+type started struct {
+	pid   int
+	start uint64
+	role  string
+}
+
+// readPIDs reads the processes of the cluster in dir that still run and
+// are the ones it started: a recorded pid whose start time differs is
+// another process now (the pid was reused), reported in foreign.
+func readPIDs(dir string) (live []started, foreign []error, err error) {
 	b, err := os.ReadFile(filepath.Join(dir, "pids"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var pids []int
-	for _, l := range strings.Fields(string(b)) {
-		pid, err := strconv.Atoi(l)
-		if err != nil {
+	for n, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
 			continue
 		}
-		if syscall.Kill(pid, 0) == nil {
-			pids = append(pids, pid)
+		var p started
+		var perr, serr error
+		p.pid, perr = strconv.Atoi(f[0])
+		known := len(f) >= 2 && f[1] != "-"
+		if known {
+			p.start, serr = strconv.ParseUint(f[1], 10, 64)
+		}
+		if len(f) >= 3 {
+			p.role = f[2]
+		}
+		if perr != nil || serr != nil || len(f) < 3 || p.pid <= 0 {
+			foreign = append(foreign, fmt.Errorf("%s line %d: %q is not \"PID START ROLE\"; not signalled", filepath.Join(dir, "pids"), n+1, line))
+			continue
+		}
+		now, err := startTime(p.pid)
+		switch {
+		case errors.Is(err, os.ErrNotExist) || syscall.Kill(p.pid, 0) != nil:
+			continue // ended
+		case !known:
+			foreign = append(foreign, fmt.Errorf("process %d: its start time was not recorded, so it cannot be told from another process; not signalled", p.pid))
+		case err != nil:
+			foreign = append(foreign, fmt.Errorf("process %d: cannot tell whether it is the %s this cluster started (%v); not signalled", p.pid, p.role, err))
+		case now != p.start:
+			foreign = append(foreign, fmt.Errorf("process %d is not the %s this cluster started; not signalled", p.pid, p.role))
+		default:
+			live = append(live, p)
 		}
 	}
-	return pids, nil
+	return live, foreign, nil
 }
 
 // stopCluster stops the processes of the cluster in dir: SIGTERM, and
-// SIGKILL to those still running after ten seconds.
+// SIGKILL to those still running after ten seconds. It signals only the
+// processes it can tell are the ones the cluster started; the others are
+// reported, with an error, after the pids file is removed.
 func stopCluster(dir string) (int, error) {
-	pids, err := readPIDs(dir)
+	procs, foreign, err := readPIDs(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("runnel cluster stop: no cluster was started in %s", dir)
 	}
-	for _, pid := range pids {
-		_ = syscall.Kill(pid, syscall.SIGTERM)
+	if err != nil {
+		return 0, fmt.Errorf("runnel cluster stop: %w", err)
+	}
+	for _, p := range procs {
+		_ = syscall.Kill(p.pid, syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for _, pid := range pids {
-		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+	for _, p := range procs {
+		for same(p) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if same(p) {
+			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+		}
 	}
 	if err := os.Remove(filepath.Join(dir, "pids")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return len(pids), fmt.Errorf("runnel cluster stop: %w", err)
+		return len(procs), fmt.Errorf("runnel cluster stop: %w", err)
 	}
-	return len(pids), nil
+	if len(foreign) > 0 {
+		return len(procs), fmt.Errorf("runnel cluster stop: %w", errors.Join(foreign...))
+	}
+	return len(procs), nil
+}
+
+// same reports whether p still runs as the process that was started.
+func same(p started) bool {
+	now, err := startTime(p.pid)
+	return err == nil && now == p.start && syscall.Kill(p.pid, 0) == nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +93,8 @@ type Cluster struct {
 	runnel string
 	// JobManager is the JobManager's process.
 	JobManager *exec.Cmd
-	// RPCPort is the JobManager's RPC port, REST the REST API's address.
+	// RPCPort is the JobManager's RPC port, REST the REST API's address
+	// (host:port, from the URL the JobManager logs).
 	RPCPort, REST string
 	// Logs is the directory of every process's log.
 	Logs     string
@@ -123,7 +125,11 @@ func New(t testing.TB, runnel string, settings ...string) *Cluster {
 		time.Sleep(20 * time.Millisecond)
 		if m := listening.FindStringSubmatch(readFile(log)); m != nil {
 			_, c.RPCPort, _ = net.SplitHostPort(m[1])
-			c.REST = m[2]
+			u, err := url.Parse(m[2])
+			if err != nil || u.Host == "" {
+				t.Fatalf("the JobManager's REST API is at %q, not a URL", m[2])
+			}
+			c.REST = u.Host
 		}
 	}
 	t.Cleanup(func() {
