@@ -100,7 +100,6 @@ func (t *TaskManager) startWorker(ctx context.Context, req *rpc.StartWorker) (*r
 	return &rpc.Empty{}, nil
 }
 
-
 // checkStart rejects a StartWorker the TaskManager cannot act on.
 func checkStart(req *rpc.StartWorker) error {
 	if err := checkJobID(req.JobID); err != nil {
