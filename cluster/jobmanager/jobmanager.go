@@ -186,7 +186,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	defer func() { _ = lead.Resign() }()
 
-	j.rest = rest.NewServer(backend{j, d}, version.String(), j.log)
+	j.rest = rest.NewServer(backend{j, d}, version.String(), j.log, rest.Options{})
 	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort)), nil); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.RestPort, err)
 	}

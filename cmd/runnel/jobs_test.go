@@ -169,7 +169,7 @@ func (b *jobsBackend) TriggerCheckpoint(_ context.Context, jobID string) (int64,
 func restServer(t *testing.T, backend *jobsBackend) string {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
-	s := rest.NewServer(backend, "test", nil)
+	s := rest.NewServer(backend, "test", nil, rest.Options{})
 	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
