@@ -10,6 +10,7 @@
 // an https:// address), trusting security.ssl.rest.trust, presenting
 // security.ssl.rest.cert and security.ssl.rest.key, and sending the token
 // of rest.authentication.token-file.
+//
 //	runnel nexmark run --query q5 --events 10000000
 //	runnel jobmanager [--config FILE] [-D key=value]...
 //	runnel taskmanager [--config FILE] [-D key=value]...
