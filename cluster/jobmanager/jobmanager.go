@@ -269,8 +269,12 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 	defer func() { _ = lead.Resign() }()
 
-	j.rest = rest.NewServer(backend{j, d}, version.String(), j.log)
-	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort)), nil); err != nil {
+	restOpts, restTLS, err := rest.ServerConfig(c)
+	if err != nil {
+		return fmt.Errorf("jobmanager: %w", err)
+	}
+	j.rest = rest.NewServer(backend{j, d}, version.String(), j.log, restOpts)
+	if err := j.rest.Listen(net.JoinHostPort(restBind, strconv.Itoa(restPort)), restTLS); err != nil {
 		return fmt.Errorf("jobmanager: %s: %w", config.RestPort, err)
 	}
 	defer j.shutdown(j.rest.Close)

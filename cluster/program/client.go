@@ -12,6 +12,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/jobmaster"
 	"github.com/runnel-io/runnel/cluster/rest"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/runtime/checkpoint"
 	"github.com/runnel-io/runnel/runtime/job"
 )
@@ -62,7 +63,14 @@ func (p *Process) Submit(ctx context.Context, j *job.Job) (*RemoteJob, error) {
 		defer f.Close()
 		program = f
 	}
-	c := &rest.Client{Address: p.JobManager}
+	var sec security.REST
+	if p.REST != nil {
+		sec = *p.REST
+	}
+	c, err := rest.NewClient(p.JobManager, sec)
+	if err != nil {
+		return nil, fmt.Errorf("program: submit job %q to %s: %w", j.Name, p.JobManager, err)
+	}
 	id, err := c.Submit(ctx, sub, program)
 	if err != nil {
 		return nil, fmt.Errorf("program: submit job %q to %s: %w", j.Name, p.JobManager, err)

@@ -46,6 +46,11 @@ type Process struct {
 	JobManager string `json:"jobManager,omitempty"`
 	Detached   bool   `json:"detached,omitempty"`
 	Builtin    bool   `json:"builtin,omitempty"`
+	// Client: how to reach the REST API (HTTPS, the CA to trust, the
+	// client certificate, the bearer token's file), as the command line
+	// was configured; nil is plain HTTP. It holds file paths only: the
+	// token itself never travels in the environment.
+	REST *security.REST `json:"rest,omitempty"`
 
 	// Client: a file the process appends the ID of each job it submits
 	// to, one a line, so that whoever started it knows whether the

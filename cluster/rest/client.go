@@ -3,6 +3,8 @@ package rest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/runnel-io/runnel/cluster/security"
+	"github.com/runnel-io/runnel/config"
 )
 
 // Client calls the REST API of a JobManager. Its methods are safe for
@@ -27,17 +32,54 @@ type Client struct {
 	// after 10 seconds and waiting for an answer after 2 minutes, with no
 	// limit on the time a request takes (an upload may be large).
 	HTTP *http.Client
+	// Token, if not empty, is sent as the bearer token of every request
+	// (Authorization: Bearer <token>).
+	Token string
+}
+
+// NewClient returns a client of the REST API at address with the
+// settings sec (security.RESTFrom): over HTTPS if sec is enabled or
+// address starts with "https://", trusting sec.Trust (the system's CAs
+// if unset) and presenting sec.Cert if set, and sending the token of
+// sec.TokenFile if set. An address without a scheme takes sec's
+// (security.REST.Scheme).
+func NewClient(address string, sec security.REST) (*Client, error) {
+	c := &Client{Address: address}
+	if !strings.Contains(address, "://") {
+		c.Address = sec.Scheme() + "://" + address
+	}
+	if strings.HasPrefix(strings.ToLower(c.Address), "https://") {
+		sec.Enabled = true
+		conf, err := sec.Client()
+		if err != nil {
+			return nil, fmt.Errorf("rest: %w", err)
+		}
+		c.HTTP = newHTTP(conf)
+	}
+	tok, err := sec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("rest: %w", err)
+	}
+	c.Token = tok
+	return c, nil
+}
+
+// newHTTP is the HTTP client of a Client, over TLS with conf if it is not
+// nil.
+func newHTTP(conf *tls.Config) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       conf,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 2 * time.Minute,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   4,
+	}}
 }
 
 // defaultHTTP is the client of a Client whose HTTP is nil.
-var defaultHTTP = &http.Client{Transport: &http.Transport{
-	Proxy:                 http.ProxyFromEnvironment,
-	DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	TLSHandshakeTimeout:   10 * time.Second,
-	ResponseHeaderTimeout: 2 * time.Minute,
-	IdleConnTimeout:       90 * time.Second,
-	MaxIdleConnsPerHost:   4,
-}}
+var defaultHTTP = newHTTP(nil)
 
 // StatusError is an answer of the server other than 2xx.
 type StatusError struct {
@@ -355,6 +397,9 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = defaultHTTP
@@ -365,7 +410,7 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 		if errors.As(err, &ue) {
 			err = ue.Err // the method and URL are said already
 		}
-		return fail(err)
+		return fail(c.explain(err))
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
@@ -379,6 +424,40 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 		return fail(fmt.Errorf("decoding the answer: %w", err))
 	}
 	return nil
+}
+
+// explain says what a TLS error means and which key sets what is
+// missing: an untrusted server certificate, or a server that wants a
+// client certificate or refuses the one presented.
+func (c *Client) explain(err error) error {
+	var verify *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	switch {
+	case errors.As(err, &hostname):
+		return fmt.Errorf("the JobManager's certificate does not name the host dialled (connect by a name the certificate holds): %w", err)
+	case errors.As(err, &verify), errors.As(err, &unknownCA):
+		return fmt.Errorf("the JobManager's certificate is not trusted: set %s to the CA certificate that signed it: %w", config.SSLRESTTrust.Key(), err)
+	}
+	switch remoteAlert(err) {
+	case "certificate required":
+		return fmt.Errorf("the JobManager requires a client certificate (%s): set %s and %s: %w",
+			config.SSLRESTAuthentication.Key(), config.SSLRESTCert.Key(), config.SSLRESTKey.Key(), err)
+	case "bad certificate", "unknown certificate authority", "certificate unknown":
+		return fmt.Errorf("the JobManager refused the client certificate (%s): it must chain to the JobManager's %s: %w",
+			config.SSLRESTCert.Key(), config.SSLRESTTrust.Key(), err)
+	}
+	return err
+}
+
+// remoteAlert is the description of the TLS alert the peer sent ("bad
+// certificate"), "" if err is not one.
+func remoteAlert(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" && op.Err != nil {
+		return strings.TrimPrefix(op.Err.Error(), "tls: ")
+	}
+	return ""
 }
 
 // errorMessage reads the message of an error answer.

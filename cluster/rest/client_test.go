@@ -20,7 +20,7 @@ import (
 func startServer(t *testing.T, backend *fakeBackend) *Server {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent() // a leak is the test's own
-	s := NewServer(backend, "1.2.3", nil)
+	s := NewServer(backend, "1.2.3", nil, Options{SavepointsDir: "/sp"})
 	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestClientStatusErrors(t *testing.T) {
 		"POST /jobs/nope/savepoints: 404: rest: not found: job nope":           func() error { _, err := c.TriggerSavepoint(ctx, "nope", "/sp", false); return err },
 		"POST /jobs/nope/stop: 404: rest: not found: job nope":                 func() error { _, err := c.StopWithSavepoint(ctx, "nope", "/sp", false); return err },
 		"POST /jobs/nope/checkpoints: 404: rest: not found: job nope":          func() error { _, err := c.TriggerCheckpoint(ctx, "nope"); return err },
-		"GET /jobs/a%2Fb: 404: rest: not found: job a/b":                       func() error { _, err := c.Job(ctx, "a/b"); return err },
+		"GET /jobs/a%2Fb: 400: rest: bad request: malformed job ID \"a/b\"":    func() error { _, err := c.Job(ctx, "a/b"); return err },
 		"PATCH /jobs/j2?mode=cancel: 409: rest: conflict: job j2 has finished": func() error { return c.Cancel(ctx, "j2") },
 		"POST /jobs: 400: rest: bad request: jobName missing": func() error {
 			_, err := c.Submit(ctx, Submission{Builtin: true}, nil)

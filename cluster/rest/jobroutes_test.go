@@ -35,7 +35,7 @@ func errorOf(t *testing.T, body string) string {
 }
 
 func TestJobsSubmitRejectsBadRequests(t *testing.T) {
-	s := NewServer(newFakeBackend(), "test", nil)
+	s := NewServer(newFakeBackend(), "test", nil, Options{SavepointsDir: "/sp"})
 	defer s.Close(context.Background())
 	request := func(json string) [2]string { return [2]string{"request", json} }
 	program := [2]string{"program", "binary"}
@@ -70,7 +70,7 @@ func TestJobsSubmitRejectsBadRequests(t *testing.T) {
 
 func TestJobsSubmit(t *testing.T) {
 	backend := newFakeBackend()
-	s := NewServer(backend, "test", nil)
+	s := NewServer(backend, "test", nil, Options{SavepointsDir: "/sp"})
 	defer s.Close(context.Background())
 	ct, body := multipartBody(t,
 		[2]string{"request", `{"jobName": "mine", "programArgs": ["--input", "in.txt"], "config": {"parallelism.default": "2"}, "workingDir": "/home/me", "planFingerprint": "f00d"}`},
@@ -87,7 +87,7 @@ func TestJobsSubmit(t *testing.T) {
 }
 
 func TestJobsBackendErrorsHaveTheirStatusCodes(t *testing.T) {
-	s := NewServer(newFakeBackend(), "test", nil)
+	s := NewServer(newFakeBackend(), "test", nil, Options{SavepointsDir: "/sp"})
 	defer s.Close(context.Background())
 	ct, body := multipartBody(t, [2]string{"request", `{"jobName": "boom", "builtin": true}`})
 	code, answer := serve(t, s, "POST", "/jobs", ct, body)
@@ -109,7 +109,7 @@ func TestJobsBackendErrorsHaveTheirStatusCodes(t *testing.T) {
 }
 
 func TestJobsExecutionResult(t *testing.T) {
-	s := NewServer(newFakeBackend(), "test", nil)
+	s := NewServer(newFakeBackend(), "test", nil, Options{SavepointsDir: "/sp"})
 	defer s.Close(context.Background())
 	for path, want := range map[string]string{
 		"/jobs/j1/execution-result": `{"status":{"id":"IN_PROGRESS"}}`,
@@ -136,7 +136,7 @@ func TestJobsProgramIsStreamed(t *testing.T) {
 		rest, err := io.ReadAll(r)
 		return append(b, rest...), err
 	}
-	s := NewServer(backend, "test", nil)
+	s := NewServer(backend, "test", nil, Options{SavepointsDir: "/sp"})
 	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -289,7 +289,7 @@ func TestOpenAPIMatchesTheServer(t *testing.T) {
 	doc := loadDocument(t)
 	backend := newFakeBackend()
 	backend.gate = make(chan struct{})
-	s := NewServer(backend, "test", nil)
+	s := NewServer(backend, "test", nil, Options{SavepointsDir: "/sp", MaxProgramSize: 64})
 	var documented []string
 	for path, item := range doc.Paths {
 		for method := range item.operations() {
@@ -329,6 +329,11 @@ func TestOpenAPIMatchesTheServer(t *testing.T) {
 	a.expect(202, "POST", "/jobs", "/jobs", ct, body)
 	ct, body = multipartBody(t, [2]string{"request", `{"jobName": "mine"}`})
 	a.expect(400, "POST", "/jobs", "/jobs", ct, body)
+	huge := strings.Repeat("a", maxBody)
+	ct, body = multipartBody(t, [2]string{"request", `{"jobName": "` + huge + `"}`})
+	a.expect(413, "POST", "/jobs", "/jobs", ct, body)
+	ct, body = multipartBody(t, [2]string{"request", `{"jobName": "mine"}`}, [2]string{"program", strings.Repeat("x", 65)})
+	a.expect(413, "POST", "/jobs", "/jobs", ct, body)
 
 	// A job.
 	for _, id := range []string{"j1", "j2"} {
@@ -375,12 +380,18 @@ func TestOpenAPIMatchesTheServer(t *testing.T) {
 			t.Errorf("GET %s: operation %s, want %s", c.path, got, c.want)
 		}
 	}
-	a.expect(404, "GET", spStatus, "/jobs/j1/savepoints/nope", "", "")
-	a.expect(404, "GET", ckStatus, "/jobs/j1/checkpoints/nope", "", "")
+	unknown := strings.Repeat("0", 32)
+	a.expect(404, "GET", spStatus, "/jobs/j1/savepoints/"+unknown, "", "")
+	a.expect(404, "GET", ckStatus, "/jobs/j1/checkpoints/"+unknown, "", "")
+	a.expect(400, "GET", spStatus, "/jobs/j1/savepoints/nope", "", "")
+	a.expect(400, "GET", ckStatus, "/jobs/j1/checkpoints/nope", "", "")
 	for _, r := range []string{spRoute, stopRoute, ckRoute} {
 		a.expect(404, "POST", r, strings.ReplaceAll(r, "{jobid}", "nope"), ctJSON, "")
 		a.expect(400, "POST", r, strings.ReplaceAll(r, "{jobid}", "j1"), ctJSON, "{")
+		a.expect(413, "POST", r, strings.ReplaceAll(r, "{jobid}", "j1"), ctJSON, `{"checkpointType": "`+huge+`"}`)
 	}
+	a.expect(403, "POST", spRoute, "/jobs/j1/savepoints", ctJSON, `{"target-directory": "/sp/../etc"}`)
+	a.expect(403, "POST", stopRoute, "/jobs/j1/stop", ctJSON, `{"targetDirectory": "/elsewhere"}`)
 	a.expect(400, "POST", ckRoute, "/jobs/j1/checkpoints", ctJSON, `{"checkpointType": "INCREMENTAL"}`)
 
 	// Cancellation, last: j1 is cancelling after it.
@@ -391,6 +402,20 @@ func TestOpenAPIMatchesTheServer(t *testing.T) {
 	if v := a.expect(202, "PATCH", "/jobs/{jobid}", "/jobs/j1?mode=cancel", "", ""); fmt.Sprint(v) != "map[]" {
 		t.Errorf("PATCH /jobs/j1?mode=cancel = %v, want {}", v)
 	}
+
+	// What a server with submissions and cancellations disabled refuses.
+	off := NewServer(newFakeBackend(), "test", nil, Options{DisableSubmit: true, DisableCancel: true})
+	tsOff := httptest.NewServer(off.Handler())
+	defer tsOff.Close()
+	defer func() {
+		if err := off.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	aOff := &apiTest{t: t, doc: doc, url: tsOff.URL, seen: a.seen}
+	ct, body = multipartBody(t, [2]string{"request", `{"jobName": "wc", "builtin": true, "programArgs": ["wordcount"]}`})
+	aOff.expect(403, "POST", "/jobs", "/jobs", ct, body)
+	aOff.expect(403, "PATCH", "/jobs/{jobid}", "/jobs/j1?mode=cancel", "", "")
 
 	// Every documented answer was given.
 	for path, item := range doc.Paths {

@@ -186,6 +186,11 @@ func (s *Server) triggerSavepoint(r *http.Request) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
+	dir, err := s.opts.savepointDir(req.TargetDirectory)
+	if err != nil {
+		return nil, err
+	}
+	req.TargetDirectory = dir
 	jobID := r.PathValue("jobid")
 	return s.trigger(r, opSavepoint, jobID, func(ctx context.Context) opResult {
 		loc, err := s.backend.TriggerSavepoint(ctx, jobID, req.TargetDirectory, req.CancelJob)
@@ -198,6 +203,11 @@ func (s *Server) stopWithSavepoint(r *http.Request) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
+	dir, err := s.opts.savepointDir(req.TargetDirectory)
+	if err != nil {
+		return nil, err
+	}
+	req.TargetDirectory = dir
 	jobID := r.PathValue("jobid")
 	return s.trigger(r, opSavepoint, jobID, func(ctx context.Context) opResult {
 		loc, err := s.backend.StopWithSavepoint(ctx, jobID, req.TargetDirectory, req.Drain)
@@ -272,11 +282,12 @@ func (s *Server) status(r *http.Request, kind opKind, done func(*opResult) *oper
 }
 
 // decodeBody decodes the JSON body of r into v; an empty body leaves v
-// as it is.
+// as it is. The body is limited (to maxBody) by the route: above it,
+// the error is an *http.MaxBytesError, answered 413.
 func decodeBody(r *http.Request, v any) error {
-	err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(v)
+	err := json.NewDecoder(r.Body).Decode(v)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: body: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: body: %w", ErrBadRequest, err)
 	}
 	return nil
 }

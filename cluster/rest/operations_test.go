@@ -41,7 +41,7 @@ func awaitCompleted(t *testing.T, s *Server, path string) string {
 }
 
 func TestCheckpointAndSavepointTriggerIDsAreApart(t *testing.T) {
-	s := NewServer(newFakeBackend(), "test", nil)
+	s := NewServer(newFakeBackend(), "test", nil, Options{SavepointsDir: "/sp"})
 	defer s.Close(context.Background())
 	sp := triggerID(t, s, "/jobs/j1/savepoints", `{"target-directory": "/sp"}`)
 	ck := triggerID(t, s, "/jobs/j1/checkpoints", ``)
@@ -59,7 +59,7 @@ func TestCheckpointAndSavepointTriggerIDsAreApart(t *testing.T) {
 }
 
 func TestSavepointOperationsKeepTheLastResults(t *testing.T) {
-	s := NewServer(newFakeBackend(), "test", nil)
+	s := NewServer(newFakeBackend(), "test", nil, Options{SavepointsDir: "/sp"})
 	defer s.Close(context.Background())
 	s.ops.keep = 2
 	var ids []string
@@ -84,7 +84,7 @@ func TestCheckpointOperationsEndWhenTheServerCloses(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	backend := newFakeBackend()
 	backend.gate = make(chan struct{}) // never opened
-	s := NewServer(backend, "test", nil)
+	s := NewServer(backend, "test", nil, Options{SavepointsDir: "/sp"})
 	if err := s.Listen("127.0.0.1:0", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestCheckpointOperationsEndWhenTheServerCloses(t *testing.T) {
 func TestCheckpointOperationsOutliveCloseTimeout(t *testing.T) {
 	// An operation that ignores its context makes Close give up when
 	// its context is done, and say so.
-	s := NewServer(newFakeBackend(), "test", nil)
+	s := NewServer(newFakeBackend(), "test", nil, Options{SavepointsDir: "/sp"})
 	release := make(chan struct{})
 	defer close(release)
 	if _, err := s.ops.start(opCheckpoint, "j1", func(context.Context) opResult { <-release; return opResult{} }); err != nil {

@@ -2,6 +2,8 @@ package rest
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	_ "embed"
 	"encoding/json"
@@ -9,9 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/internal/httpserve"
 )
 
@@ -68,6 +73,14 @@ type Backend interface {
 // ErrNotFound makes a handler answer 404.
 var ErrNotFound = errors.New("rest: not found")
 
+// ErrForbidden makes a handler answer 403: what the server's Options
+// refuse (a submission with web.submit.enable false, a savepoint into a
+// directory outside state.savepoints.dir).
+var ErrForbidden = errors.New("rest: forbidden")
+
+// errTooLarge answers a request, or a part of one, above its limit: 413.
+var errTooLarge = errors.New("rest: request too large")
+
 // errClosed answers requests that would start an operation after Close:
 // 503.
 var errClosed = errors.New("rest: the server is closing")
@@ -79,19 +92,28 @@ type Server struct {
 	backend Backend
 	version string
 	log     *slog.Logger
+	opts    Options
+	token   *tokenHash // nil without a token
 	mux     *http.ServeMux
-	routes  []string // "GET /overview", for the OpenAPI check
+	handler http.Handler // mux, behind the token check
+	routes  []string     // "GET /overview", for the OpenAPI check
 	http    *httpserve.Server
 	ops     *operations
 	closing sync.Once
 }
 
-// NewServer returns the REST server of backend.
-func NewServer(backend Backend, version string, log *slog.Logger) *Server {
+// NewServer returns the REST server of backend, with the access rules of
+// opts.
+func NewServer(backend Backend, version string, log *slog.Logger, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{backend: backend, version: version, log: log, mux: http.NewServeMux(), ops: newOperations(keepCompleted)}
+	s := &Server{backend: backend, version: version, log: log, opts: opts, mux: http.NewServeMux(), ops: newOperations(keepCompleted)}
+	if opts.Token != "" {
+		h := tokenHash(sha256.Sum256([]byte(opts.Token)))
+		s.token = &h
+		s.opts.Token = "" // kept only as its hash
+	}
 	s.route("GET /overview", s.overview)
 	s.route("GET /config", s.config)
 	s.route("GET /jobmanager/config", s.jobManagerConfig)
@@ -115,10 +137,112 @@ func NewServer(backend Backend, version string, log *slog.Logger) *Server {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(openAPI)
 	})
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("Not found: %s", r.URL.Path))
-	})
+	// No catch-all pattern: it would match every method, and the mux
+	// would no longer answer 405 (with Allow) to a wrong one.
+	s.handler = s.authenticate(jsonErrors(s.mux))
 	return s
+}
+
+// authenticate lets through the requests that carry the server's bearer
+// token, if it has one, and answers the others 401 with
+// WWW-Authenticate: Bearer. The token is compared by its hash, in
+// constant time, and never logged nor answered.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	if s.token == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		tok = strings.TrimSpace(tok)
+		if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="runnel"`)
+			writeError(w, http.StatusUnauthorized, fmt.Sprintf(
+				"rest: no bearer token: this REST API requires the header Authorization: Bearer <token> (%s)", config.RESTTokenFile.Key()))
+			return
+		}
+		h := sha256.Sum256([]byte(tok))
+		if subtle.ConstantTimeCompare(h[:], s.token[:]) != 1 {
+			s.log.Info("rest: request with a wrong bearer token refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="runnel", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, fmt.Sprintf("rest: wrong bearer token (%s)", config.RESTTokenFile.Key()))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonErrors makes the mux's own answers of 404 (no route) and 405 (a
+// route, but not for this method; the mux sets Allow) Flink's error JSON.
+func jsonErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(&errorWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+// errorWriter rewrites an answer of 404 or 405 as error JSON and drops
+// the plain text that follows it; other answers (the mux's redirects to
+// a clean path) pass.
+type errorWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	replied bool
+}
+
+func (e *errorWriter) WriteHeader(code int) {
+	switch code {
+	case http.StatusNotFound:
+		e.replied = true
+		e.Header().Del("X-Content-Type-Options")
+		writeError(e.ResponseWriter, code, fmt.Sprintf("Not found: %s", e.r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		e.replied = true
+		e.Header().Del("X-Content-Type-Options")
+		writeError(e.ResponseWriter, code, fmt.Sprintf("Method %s not allowed on %s: allowed %s", e.r.Method, e.r.URL.Path, e.Header().Get("Allow")))
+	default:
+		e.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (e *errorWriter) Write(b []byte) (int, error) {
+	if e.replied {
+		return len(b), nil
+	}
+	return e.ResponseWriter.Write(b)
+}
+
+// The formats of the path parameters, checked before a handler sees
+// them: a job ID is what the Dispatcher makes (32 hexadecimal digits)
+// or, for other backends, a name of letters, digits, '-' and '_'; a
+// trigger ID is what the server makes, 32 hexadecimal digits. No other
+// value reaches a backend, a file name or a log.
+var (
+	jobIDFormat     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	triggerIDFormat = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// checkPathValues answers 400 for a malformed job or trigger ID.
+func checkPathValues(r *http.Request) error {
+	if id := r.PathValue("jobid"); id != "" && !jobIDFormat.MatchString(id) {
+		return fmt.Errorf("%w: malformed job ID %q", ErrBadRequest, id)
+	}
+	if id := r.PathValue("triggerid"); id != "" && !triggerIDFormat.MatchString(id) {
+		return fmt.Errorf("%w: malformed trigger ID %q: want 32 hexadecimal digits", ErrBadRequest, id)
+	}
+	return nil
+}
+
+// bodyLimit is the size limit of a request's body for pattern: a
+// submission's is its program's limit and the JSON part's, with room for
+// the multipart framing; any other's that of a JSON body.
+func (s *Server) bodyLimit(pattern string) int64 {
+	if pattern == "POST /jobs" {
+		return s.opts.maxProgram() + maxRequestPart + 64<<10
+	}
+	return maxBody
 }
 
 // accepted makes route answer v with 202 Accepted: a submission or an
@@ -130,8 +254,19 @@ type accepted struct{ v any }
 // the error's kind (statusOf).
 func (s *Server) route(pattern string, h func(r *http.Request) (any, error)) {
 	s.routes = append(s.routes, pattern)
+	limit := s.bodyLimit(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		v, err := h(r)
+		var v any
+		var err error
+		switch {
+		case r.ContentLength > limit:
+			err = fmt.Errorf("%w: a body of %d bytes, above the limit of %d", errTooLarge, r.ContentLength, limit)
+		default:
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err = checkPathValues(r); err == nil {
+				v, err = h(r)
+			}
+		}
 		if err != nil {
 			code := statusOf(err)
 			if code == http.StatusInternalServerError {
@@ -153,8 +288,12 @@ func (s *Server) route(pattern string, h func(r *http.Request) (any, error)) {
 // statusOf is the status code that answers err.
 func statusOf(err error) int {
 	switch {
+	case errors.Is(err, errTooLarge) || errors.As(err, new(*http.MaxBytesError)):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrConflict):
@@ -173,12 +312,12 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // Handler is the server's http.Handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Listen binds the server to addr and serves until Close, over TLS if
 // conf is not nil.
 func (s *Server) Listen(addr string, conf *tls.Config) (err error) {
-	s.http, err = httpserve.Listen("rest", addr, s.mux, conf, s.log)
+	s.http, err = httpserve.Listen("rest", addr, s.handler, conf, s.log)
 	return err
 }
 
@@ -236,6 +375,7 @@ func (s *Server) overview(r *http.Request) (any, error) {
 // config is the web UI's configuration. Its feature web-submit stays
 // off: it turns on the UI's page that uploads and runs a JAR (/jars/...),
 // which runnel does not serve; programs are submitted with POST /jobs.
+// web-cancel is web.cancel.enable.
 func (s *Server) config(*http.Request) (any, error) {
 	_, offset := time.Now().Zone()
 	return struct {
@@ -245,17 +385,17 @@ func (s *Server) config(*http.Request) (any, error) {
 		Version         string          `json:"flink-version"`
 		Revision        string          `json:"flink-revision"`
 		Features        map[string]bool `json:"features"`
-	}{3000, time.Local.String(), offset * 1000, s.version, "", map[string]bool{"web-submit": false, "web-cancel": true}}, nil
+	}{3000, time.Local.String(), offset * 1000, s.version, "", map[string]bool{"web-submit": false, "web-cancel": !s.opts.DisableCancel}}, nil
 }
 
 // jobManagerConfig lists the configuration as Flink does: key and value
-// pairs.
+// pairs, with the values of sensitive keys (config.Sensitive) masked.
 func (s *Server) jobManagerConfig(*http.Request) (any, error) {
 	type kv struct {
 		Key   string `json:"key"`
 		Value string `json:"value"`
 	}
-	conf := s.backend.Config()
+	conf := config.Masked(s.backend.Config())
 	list := make([]kv, 0, len(conf))
 	for k, v := range conf {
 		list = append(list, kv{k, v})

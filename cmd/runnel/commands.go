@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runnel-io/runnel/cluster/program"
+	"github.com/runnel-io/runnel/cluster/rest"
 	"github.com/runnel-io/runnel/config"
 	"github.com/runnel-io/runnel/examples/jobs"
 	"github.com/runnel-io/runnel/examples/jobs/exactlyonce"
@@ -80,8 +81,9 @@ func newRunCommand() *cobra.Command {
 		jobManager       string
 		detached         bool
 	}
+	var f configFlags
 	cmd := &cobra.Command{
-		Use:   "run [--jobmanager HOST:PORT [--detached]] [--parallelism N] [--fromSavepoint PATH [--allowNonRestoredState]] JOB [--] [JOB FLAGS]",
+		Use:   "run [--jobmanager HOST:PORT [--detached] [--config FILE] [-D key=value]...] [--parallelism N] [--fromSavepoint PATH [--allowNonRestoredState]] JOB [--] [JOB FLAGS]",
 		Short: "Run a job on the embedded mini-cluster or submit it to a cluster",
 		Long: "Run a job: one that ships with runnel (by name) or a compiled job program (by\n" +
 			"path). Without --jobmanager it runs on the embedded mini-cluster; with it, it is\n" +
@@ -89,7 +91,8 @@ func newRunCommand() *cobra.Command {
 			"cluster) and runnel waits for its end, unless --detached. Everything after the\n" +
 			"job (or after --) is passed to the job; run `runnel run JOB -help` to see its\n" +
 			"flags. The options before the job configure its environment as in Flink (what\n" +
-			"the job sets itself takes precedence).\n\nJobs:\n" + list.String(),
+			"the job sets itself takes precedence). --config and -D configure how the job's\n" +
+			"client reaches the REST API: security.ssl.rest.* and rest.authentication.token-file.\n\nJobs:\n" + list.String(),
 		Args:      usage(cobra.MinimumNArgs(1)),
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -118,12 +121,25 @@ func newRunCommand() *cobra.Command {
 			if opts.detached && opts.jobManager == "" {
 				return jobs.UsageError{Err: errors.New("runnel run: --detached needs --jobmanager")}
 			}
+			sec, err := restSecurity(cmd, &f)
+			if err != nil {
+				return err
+			}
 			job, builtin := builtins[args[0]]
 			if builtin && opts.jobManager == "" {
 				return job.run(cmd.Context(), jobArgs, cmd.OutOrStdout(), stream.WithConfiguration(conf))
 			}
-			return runProgram(cmd, args[0], builtin, jobArgs, &program.Process{Role: program.RoleClient, Config: conf,
-				JobManager: opts.jobManager, Detached: opts.detached, Builtin: builtin}, names)
+			p := &program.Process{Role: program.RoleClient, Config: conf,
+				JobManager: opts.jobManager, Detached: opts.detached, Builtin: builtin}
+			if opts.jobManager != "" {
+				// Checked here, so that a mistake is a usage error of
+				// runnel run rather than of the program.
+				if _, err := rest.NewClient(opts.jobManager, sec); err != nil {
+					return jobs.UsageError{Err: fmt.Errorf("runnel run: %w", err)}
+				}
+				p.REST = &sec
+			}
+			return runProgram(cmd, args[0], builtin, jobArgs, p, names)
 		},
 	}
 	// Flags after the job's name belong to the job.
@@ -133,6 +149,7 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&opts.allowNonRestored, "allowNonRestoredState", "n", false, "skip state of operators the job no longer has")
 	cmd.Flags().StringVarP(&opts.jobManager, "jobmanager", "m", "", "submit the job to the JobManager whose REST API is at `HOST:PORT`")
 	cmd.Flags().BoolVarP(&opts.detached, "detached", "d", false, "return once the job is submitted")
+	f.add(cmd)
 	return cmd
 }
 

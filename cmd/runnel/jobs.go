@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runnel-io/runnel/cluster/rest"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/examples/jobs"
 )
 
@@ -44,24 +45,64 @@ func (o output) print(v any, text func(w io.Writer)) error {
 type restRun func(ctx context.Context, c *rest.Client, out output, args []string) error
 
 // restCommand completes cmd with the flags every command of the REST API
-// takes, -m/--jobmanager and -o/--output, and with a RunE that checks
-// them, then calls run with a client of the JobManager. run's errors are
-// prefixed with the command ("runnel cancel: ...").
+// takes, -m/--jobmanager, -o/--output, --config and -D, and with a RunE
+// that checks them, then calls run with a client of the JobManager. run's
+// errors are prefixed with the command ("runnel cancel: ...").
+//
+// The configuration (--config FILE, -D key=value) sets how the client
+// reaches the REST API: security.ssl.rest.* (HTTPS, the CA to trust, the
+// client certificate to present) and rest.authentication.token-file
+// (the bearer token to send).
 func restCommand(cmd *cobra.Command, run restRun) *cobra.Command {
 	var address, format string
-	cmd.Flags().StringVarP(&address, "jobmanager", "m", "localhost:8081", "`address` (host:port) of the JobManager's REST API")
+	var f configFlags
+	cmd.Flags().StringVarP(&address, "jobmanager", "m", "localhost:8081",
+		"`address` (host:port, or http:// or https:// URL) of the JobManager's REST API")
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output `format`: text, or json for scripts")
+	f.add(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if format != "text" && format != "json" {
 			return jobs.UsageError{Err: fmt.Errorf("%s: --output %q: must be text or json", cmd.CommandPath(), format)}
 		}
+		c, err := restClient(cmd, &f, address)
+		if err != nil {
+			return err
+		}
 		out := output{w: cmd.OutOrStdout(), json: format == "json"}
-		if err := run(cmd.Context(), &rest.Client{Address: address}, out, args); err != nil {
+		if err := run(cmd.Context(), c, out, args); err != nil {
 			return fmt.Errorf("%s: %w", cmd.CommandPath(), err)
 		}
 		return nil
 	}
 	return cmd
+}
+
+// restSecurity reads the REST API's security settings of the
+// configuration flags; mistakes are usage errors naming the key.
+func restSecurity(cmd *cobra.Command, f *configFlags) (security.REST, error) {
+	conf, err := f.load()
+	if err != nil {
+		return security.REST{}, jobs.UsageError{Err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+	}
+	sec, err := security.RESTFrom(conf)
+	if err != nil {
+		return security.REST{}, jobs.UsageError{Err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+	}
+	return sec, nil
+}
+
+// restClient is the client of the REST API at address with the security
+// settings of the configuration flags.
+func restClient(cmd *cobra.Command, f *configFlags, address string) (*rest.Client, error) {
+	sec, err := restSecurity(cmd, f)
+	if err != nil {
+		return nil, err
+	}
+	c, err := rest.NewClient(address, sec)
+	if err != nil {
+		return nil, jobs.UsageError{Err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+	}
+	return c, nil
 }
 
 // flinkTime is how Flink's CLI prints a time.

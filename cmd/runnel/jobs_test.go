@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,9 +169,15 @@ func (b *jobsBackend) TriggerCheckpoint(_ context.Context, jobID string) (int64,
 // leave no goroutine behind, when the test ends.
 func restServer(t *testing.T, backend *jobsBackend) string {
 	t.Helper()
+	return restServerWith(t, backend, rest.Options{AnySavepointDirectory: true}, nil)
+}
+
+// restServerWith is restServer with opts, over TLS if conf is not nil.
+func restServerWith(t *testing.T, backend rest.Backend, opts rest.Options, conf *tls.Config) string {
+	t.Helper()
 	ignore := goleak.IgnoreCurrent()
-	s := rest.NewServer(backend, "test", nil)
-	if err := s.Listen("127.0.0.1:0", nil); err != nil {
+	s := rest.NewServer(backend, "test", nil, opts)
+	if err := s.Listen("127.0.0.1:0", conf); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -2,13 +2,19 @@
 // on the embedded mini-cluster, and the processes of a cluster.
 //
 //	runnel run [--parallelism N] [--fromSavepoint PATH] wordcount --input PATH --output PATH
-//	runnel run --jobmanager HOST:PORT [--detached] [--parallelism N] JOB|PROGRAM [-- ARGS]
-//	runnel list|info|cancel|stop|savepoint|checkpoint [--jobmanager HOST:PORT] [--output json] ...
+//	runnel run --jobmanager HOST:PORT [--detached] [--parallelism N] [--config FILE] [-D key=value]... JOB|PROGRAM [-- ARGS]
+//	runnel list|info|cancel|stop|savepoint|checkpoint [--jobmanager HOST:PORT] [--output json] [--config FILE] [-D key=value]... ...
 //	runnel nexmark run --query q5 --events 10000000
 //	runnel jobmanager [--config FILE] [-D key=value]...
 //	runnel taskmanager [--config FILE] [-D key=value]...
 //	runnel cluster start|stop
 //	runnel version
+//
+// The REST commands and runnel run --jobmanager reach the REST API as
+// their configuration says: over HTTPS with security.ssl.rest.enabled (or
+// an https:// address), trusting security.ssl.rest.trust, presenting
+// security.ssl.rest.cert and security.ssl.rest.key, and sending the token
+// of rest.authentication.token-file.
 package main
 
 import (

@@ -162,7 +162,9 @@ func TestSavepointStopAndResumeOnCluster(t *testing.T) {
 		t.Skip("builds and runs a cluster")
 	}
 	runnel := clustertest.Build(t, "github.com/runnel-io/runnel/cmd/runnel")
-	c := clustertest.New(t, runnel)
+	// The savepoints go to a directory of the test's, which the REST API
+	// accepts only with rest.savepoint.allow-any-directory.
+	c := clustertest.New(t, runnel, "-Drest.savepoint.allow-any-directory=true")
 	c.TaskManager("tm-1")
 	c.TaskManager("tm-2")
 
