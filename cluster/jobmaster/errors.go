@@ -70,14 +70,19 @@ func ExceptionName(err error) string {
 }
 
 // FailureLine is the line an attached client prints for a failure of the
-// job called name: attempt is the attempt that failed (from 1), restart
-// the delay before the next attempt, or "none" if the job does not
-// restart.
+// job called name: attempt is the attempt that failed (from 1), or ""
+// for a failure of the job outside its attempts (its JobMaster lost),
+// restart the delay before the next attempt, or "none" if the job does
+// not restart.
 func FailureLine(name, attempt, cause, restart string) string {
-	if restart == "" || restart == "none" {
-		return fmt.Sprintf("job %q: attempt %s failed: %s; the job does not restart", name, attempt, cause)
+	what := "attempt " + attempt
+	if attempt == "" {
+		what = "the job" // a failure outside any attempt: its JobMaster was lost
 	}
-	return fmt.Sprintf("job %q: attempt %s failed: %s; restarting in %s", name, attempt, cause, restart)
+	if restart == "" || restart == "none" {
+		return fmt.Sprintf("job %q: %s failed: %s; the job does not restart", name, what, cause)
+	}
+	return fmt.Sprintf("job %q: %s failed: %s; restarting in %s", name, what, cause, restart)
 }
 
 // Line is FailureLine for f, of the job called name.
