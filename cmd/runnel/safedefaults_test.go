@@ -129,6 +129,28 @@ func TestClusterSafeDefaults(t *testing.T) {
 		}
 	}
 	t.Logf("listeners: %v", listening)
+	// What an operator sees: ss -ltn lists each of these ports on loopback
+	// only.
+	if ss, err := exec.LookPath("ss"); err == nil {
+		table, err := exec.Command(ss, "-ltnH").Output()
+		if err != nil {
+			t.Fatalf("ss -ltn: %v", err)
+		}
+		for role, addrs := range listening {
+			for _, addr := range addrs {
+				_, port, _ := net.SplitHostPort(addr)
+				for _, line := range strings.Split(string(table), "\n") {
+					f := strings.Fields(line)
+					if len(f) < 4 || !strings.HasSuffix(f[3], ":"+port) {
+						continue
+					}
+					if host := strings.TrimSuffix(f[3], ":"+port); host != "127.0.0.1" && host != "[::1]" {
+						t.Errorf("ss -ltn shows the %s's port %s on %s", role, port, f[3])
+					}
+				}
+			}
+		}
+	}
 
 	marker := filepath.Join(t.TempDir(), "ran")
 	touch := "touch " + marker
