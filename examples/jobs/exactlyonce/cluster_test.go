@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -37,15 +38,7 @@ func TestExactlyOnceAcrossTaskManagers(t *testing.T) {
 		"--events", fmt.Sprint(events), "--keys", fmt.Sprint(keys), "--output", out,
 		"--checkpoint-interval", "100ms", "--checkpoint-dir", ck, "--rate", "5000")
 
-	var cps struct {
-		Counts struct {
-			Completed int `json:"completed"`
-		} `json:"counts"`
-	}
-	c.Until("two completed checkpoints and some output", func() bool {
-		c.Get("/jobs/"+id+"/checkpoints", &cps)
-		return cps.Counts.Completed >= 2 && len(readOutput(t, out)) > 0
-	})
+	waitCheckpoints(t, c, id, out)
 	var job struct {
 		Vertices []struct {
 			Parallelism int `json:"parallelism"`
@@ -79,28 +72,7 @@ func TestExactlyOnceAcrossTaskManagers(t *testing.T) {
 		}
 	}
 
-	if err := tm1.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	c.TaskManager("tm-3")
-
-	status, cause := c.Result(id)
-	if status != "SUCCEEDED" {
-		t.Fatalf("the job ended %s: %s", status, cause)
-	}
-	var ex struct {
-		History struct {
-			Entries []struct {
-				Name string `json:"exceptionName"`
-			} `json:"entries"`
-		} `json:"exceptionHistory"`
-	}
-	c.Get("/jobs/"+id+"/exceptions", &ex)
-	if len(ex.History.Entries) == 0 {
-		t.Error("the job did not fail over after its TaskManager was killed")
-	}
-	checkExactlyOnce(t, readOutput(t, out), events, keys)
-	t.Logf("%d failovers", len(ex.History.Entries))
+	t.Logf("%d failovers", killAndFinish(t, c, id, tm1, out, events, keys))
 }
 
 // TestProcessDriverStartsAndReleasesTaskManagers runs the builtin job at
@@ -263,4 +235,47 @@ func TestRunProgramOnEmbeddedCluster(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "neither a job that ships with runnel") {
 		t.Errorf("runnel run of a missing program: %v\n%s", err, b)
 	}
+}
+
+// waitCheckpoints waits until job id has completed two checkpoints and
+// written some output to out.
+func waitCheckpoints(t *testing.T, c *clustertest.Cluster, id, out string) {
+	t.Helper()
+	var cps struct {
+		Counts struct {
+			Completed int `json:"completed"`
+		} `json:"counts"`
+	}
+	c.Until("two completed checkpoints and some output", func() bool {
+		c.Get("/jobs/"+id+"/checkpoints", &cps)
+		return cps.Counts.Completed >= 2 && len(readOutput(t, out)) > 0
+	})
+}
+
+// killAndFinish kills TaskManager tm with SIGKILL and starts tm-3 in its
+// place; job id must then finish after failing over, with its output in
+// out exactly once. It returns how many times the job failed over.
+func killAndFinish(t *testing.T, c *clustertest.Cluster, id string, tm *exec.Cmd, out string, events, keys int64) int {
+	t.Helper()
+	if err := tm.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.TaskManager("tm-3")
+	status, cause := c.Result(id)
+	if status != "SUCCEEDED" {
+		t.Fatalf("the job ended %s: %s", status, cause)
+	}
+	var ex struct {
+		History struct {
+			Entries []struct {
+				Name string `json:"exceptionName"`
+			} `json:"entries"`
+		} `json:"exceptionHistory"`
+	}
+	c.Get("/jobs/"+id+"/exceptions", &ex)
+	if len(ex.History.Entries) == 0 {
+		t.Error("the job did not fail over after its TaskManager was killed")
+	}
+	checkExactlyOnce(t, readOutput(t, out), events, keys)
+	return len(ex.History.Entries)
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/runnel-io/runnel/internal/clustertest"
@@ -53,34 +52,6 @@ func TestExactlyOnceWithInternalTLS(t *testing.T) {
 		"--events", fmt.Sprint(events), "--keys", fmt.Sprint(keys), "--output", out,
 		"--checkpoint-interval", "100ms", "--checkpoint-dir", ck, "--rate", "4000")
 
-	var cps struct {
-		Counts struct {
-			Completed int `json:"completed"`
-		} `json:"counts"`
-	}
-	c.Until("two completed checkpoints and some output", func() bool {
-		c.Get("/jobs/"+id+"/checkpoints", &cps)
-		return cps.Counts.Completed >= 2 && len(readOutput(t, out)) > 0
-	})
-	if err := tm1.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	c.TaskManager("tm-3")
-
-	status, cause := c.Result(id)
-	if status != "SUCCEEDED" {
-		t.Fatalf("the job ended %s: %s", status, cause)
-	}
-	var ex struct {
-		History struct {
-			Entries []struct {
-				Name string `json:"exceptionName"`
-			} `json:"entries"`
-		} `json:"exceptionHistory"`
-	}
-	c.Get("/jobs/"+id+"/exceptions", &ex)
-	if len(ex.History.Entries) == 0 {
-		t.Error("the job did not fail over after its TaskManager was killed")
-	}
-	checkExactlyOnce(t, readOutput(t, out), events, keys)
+	waitCheckpoints(t, c, id, out)
+	killAndFinish(t, c, id, tm1, out, events, keys)
 }
