@@ -3,7 +3,6 @@ package jobmanager
 import (
 	"context"
 	"errors"
-	"github.com/runnel-io/runnel/cluster/security"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/standalone"
 	"github.com/runnel-io/runnel/cluster/rest"
 	"github.com/runnel-io/runnel/cluster/rpc"
+	"github.com/runnel-io/runnel/cluster/security"
 	"github.com/runnel-io/runnel/internal/clustertest"
 	"github.com/runnel-io/runnel/runtime/clock"
 )

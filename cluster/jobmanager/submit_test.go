@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/runnel-io/runnel/cluster/rest"
@@ -154,24 +153,6 @@ func TestSubmitBuiltinNamesABuiltin(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestListensOnLoopbackByDefault: with no address configured (only free
 // ports), every endpoint listens on loopback, the log says so and how to
 // change it, and the "jobmanager listening" line gives addresses and a
@@ -181,7 +162,7 @@ func TestListensOnLoopbackByDefault(t *testing.T) {
 	for k, v := range map[string]string{"jobmanager.rpc.port": "0", "rest.port": "0"} {
 		c.Set(k, v)
 	}
-	var logs syncBuffer
+	var logs clustertest.Buffer
 	jm, err := New(c, Options{WorkDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -116,7 +116,7 @@ func TestTaskManagerListensOnLoopbackByDefault(t *testing.T) {
 		{"", "127.0.0.1", "listening on loopback only; set taskmanager.bind-host to 0.0.0.0 to listen on all interfaces"},
 		{"0.0.0.0", "0.0.0.0", "listening on all interfaces"},
 	} {
-		var logs syncBuffer
+		var logs clustertest.Buffer
 		tm, err := New(Config{JobManager: jm.Addr(), BindHost: tc.bind, Slots: 1,
 			HeartbeatInterval: time.Second, HeartbeatTimeout: 2 * time.Second}, nil, slog.New(slog.NewTextHandler(&logs, nil)))
 		if err != nil {
@@ -139,22 +139,4 @@ func TestTaskManagerListensOnLoopbackByDefault(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// syncBuffer is a log destination safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
