@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/url"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -74,7 +75,7 @@ func ServerConfig(c *config.Configuration) (Options, *tls.Config, error) {
 	o.DisableSubmit, o.DisableCancel = !submit, !cancel
 	// A relative state.savepoints.dir is relative to the working
 	// directory, as the checkpoint storage takes it.
-	if _, isURI, ok := localPath(o.SavepointsDir); ok && !isURI && o.SavepointsDir != "" && !filepath.IsAbs(o.SavepointsDir) {
+	if loc, ok := parseLocation(o.SavepointsDir); ok && !loc.uri && o.SavepointsDir != "" && !filepath.IsAbs(o.SavepointsDir) {
 		if o.SavepointsDir, err = filepath.Abs(o.SavepointsDir); err != nil {
 			return Options{}, nil, fmt.Errorf("rest: %s: %w", config.SavepointsDir.Key(), err)
 		}
@@ -93,21 +94,50 @@ func (o Options) maxProgram() int64 {
 	return blob.DefaultMaxSize
 }
 
-// localPath is the cleaned local path of dir, a path or a file:// URI
-// (file:///dir, or file://localhost/dir), and whether it was a URI; ok
-// is false for another scheme or a malformed URI.
-func localPath(dir string) (path string, isURI, ok bool) {
-	if strings.HasPrefix(strings.ToLower(dir), "file:") {
-		u, err := url.Parse(dir)
-		if err != nil || u.Opaque != "" || (u.Host != "" && u.Host != "localhost") {
-			return "", true, false
-		}
-		return filepath.Clean(filepath.FromSlash(u.Path)), true, true
+// location is a directory as savepointDir compares it: a scheme ("file"
+// for a local path), a host ("" for local files, file://localhost too)
+// and a cleaned absolute slash path. ok is false for a malformed URI.
+type location struct {
+	scheme, host, path string
+	uri                bool // dir was written as a URI
+}
+
+func parseLocation(dir string) (loc location, ok bool) {
+	if !strings.Contains(dir, ":") {
+		p := filepath.ToSlash(filepath.Clean(dir))
+		return location{scheme: "file", path: p}, true
 	}
-	if strings.Contains(dir, "://") {
-		return "", false, false
+	u, err := url.Parse(dir)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return location{}, false
 	}
-	return filepath.Clean(dir), false, true
+	loc = location{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Host), path: path.Clean("/" + u.Path), uri: true}
+	if u.Path == "" {
+		loc.path = "/"
+	}
+	if loc.scheme == "file" && loc.host == "localhost" {
+		loc.host = ""
+	}
+	return loc, true
+}
+
+// String is the location as the backend gets it: a cleaned path, or a
+// URI with a cleaned path.
+func (l location) String() string {
+	if !l.uri {
+		return filepath.FromSlash(l.path)
+	}
+	return (&url.URL{Scheme: l.scheme, Host: l.host, Path: l.path}).String()
+}
+
+// within reports whether l is base or below it, element by element: the
+// same scheme and host, and a path under base's.
+func (l location) within(base location) bool {
+	if l.scheme != base.scheme || l.host != base.host {
+		return false
+	}
+	b := strings.TrimSuffix(base.path, "/") // "" for the root
+	return l.path == base.path || l.path == b || strings.HasPrefix(l.path, b+"/")
 }
 
 // savepointDir checks the target directory of a savepoint or of a stop
@@ -115,49 +145,35 @@ func localPath(dir string) (path string, isURI, ok bool) {
 // state.savepoints.dir, the backend's default, and always allowed).
 //
 // Unless AnySavepointDirectory, a directory must be state.savepoints.dir
-// or below it: both are cleaned (so "/sp/a/../b" is /sp/b, and "/sp/.."
-// escapes), file:// URIs compared by their path, and the target must then
-// lie under the base, element by element (/sp2 is not below /sp). A
-// relative directory is refused (400): it has no meaning on the
-// cluster's hosts. Symbolic links are not resolved: whoever can create
-// one below state.savepoints.dir can already write there. A refused
-// directory is 403, naming state.savepoints.dir and
-// rest.savepoint.allow-any-directory.
+// or below it. Both are read as a scheme, a host and a path (a plain path
+// is a local file, file:///p and file://localhost/p the same), and
+// cleaned (so "/sp/a/../b" is /sp/b, and "/sp/.." escapes); the target
+// must then have the scheme and host of the base and lie under its path,
+// element by element (/sp2 is not below /sp). This holds for any scheme:
+// hdfs://nn/sp/x is below hdfs://nn/sp. A relative directory is refused
+// (400): it has no meaning on the cluster's hosts. Symbolic links are not
+// resolved: whoever can create one below state.savepoints.dir can already
+// write there. A refused directory is 403, naming state.savepoints.dir
+// and rest.savepoint.allow-any-directory.
 func (o Options) savepointDir(dir string) (string, error) {
 	if dir == "" {
 		return "", nil
 	}
-	path, isURI, ok := localPath(dir)
+	loc, ok := parseLocation(dir)
 	switch {
-	case !ok && o.AnySavepointDirectory:
-		return dir, nil // the backend judges other schemes
 	case !ok:
-		return "", fmt.Errorf("%w: target directory %q: only a local path or file:// URI below %s can be named (%s is false)",
-			ErrForbidden, dir, config.SavepointsDir.Key(), config.RESTSavepointAnyDirectory.Key())
-	case !filepath.IsAbs(path):
+		return "", fmt.Errorf("%w: target directory %q: not a path nor a URI", ErrBadRequest, dir)
+	case !loc.uri && !filepath.IsAbs(dir):
 		return "", fmt.Errorf("%w: target directory %q: must be an absolute path", ErrBadRequest, dir)
-	}
-	cleaned := path
-	if isURI {
-		cleaned = (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
-	}
-	if o.AnySavepointDirectory {
-		return cleaned, nil
-	}
-	if o.SavepointsDir == "" {
+	case o.AnySavepointDirectory:
+		return loc.String(), nil
+	case o.SavepointsDir == "":
 		return "", fmt.Errorf("%w: target directory %q: %s is not set, and %s is false: savepoints go only to the default directory",
 			ErrForbidden, dir, config.SavepointsDir.Key(), config.RESTSavepointAnyDirectory.Key())
 	}
-	base, _, ok := localPath(o.SavepointsDir)
-	if ok && within(base, path) {
-		return cleaned, nil
+	if base, ok := parseLocation(o.SavepointsDir); ok && loc.within(base) {
+		return loc.String(), nil
 	}
 	return "", fmt.Errorf("%w: target directory %q is not %s (%s) nor below it, and %s is false",
 		ErrForbidden, dir, config.SavepointsDir.Key(), o.SavepointsDir, config.RESTSavepointAnyDirectory.Key())
-}
-
-// within reports whether the cleaned absolute path is base or below it.
-func within(base, path string) bool {
-	rel, err := filepath.Rel(base, path)
-	return err == nil && (rel == "." || filepath.IsLocal(rel))
 }
