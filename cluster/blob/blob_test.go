@@ -30,7 +30,7 @@ func newServer(t *testing.T, maxSize int64) (*Server, *Client) {
 func TestPutIsAtomicAndContentAddressed(t *testing.T) {
 	s, c := newServer(t, 0)
 	data := bytes.Repeat([]byte("runnel"), 10000)
-	k, err := c.Put(context.Background(), bytes.NewReader(data))
+	k, err := s.Put(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,35 +75,50 @@ func TestGetVerifiesTheHash(t *testing.T) {
 }
 
 func TestPutRefusesOversizedBlobs(t *testing.T) {
-	s, c := newServer(t, 100)
-	_, err := c.Put(context.Background(), strings.NewReader(strings.Repeat("x", 101)))
-	if err == nil || !strings.Contains(err.Error(), "413") {
-		t.Fatalf("error %v, want 413 Request Entity Too Large", err)
+	s, _ := newServer(t, 100)
+	_, err := s.Put(strings.NewReader(strings.Repeat("x", 101)))
+	if tooLarge := new(http.MaxBytesError); !errors.As(err, &tooLarge) {
+		t.Fatalf("error %v, want an *http.MaxBytesError", err)
 	}
 	if entries, _ := os.ReadDir(s.dir); len(entries) != 0 {
 		t.Fatalf("the refused upload left %v", entries)
 	}
-	if _, err := c.Put(context.Background(), strings.NewReader(strings.Repeat("x", 100))); err != nil {
+	if _, err := s.Put(strings.NewReader(strings.Repeat("x", 100))); err != nil {
 		t.Fatalf("a blob at the limit: %v", err)
 	}
 }
 
-func TestDeleteAndMalformedKeys(t *testing.T) {
+// TestNetworkCannotWrite: no request stores, overwrites or deletes a
+// blob; other methods are 405 with Allow, malformed keys 400.
+func TestNetworkCannotWrite(t *testing.T) {
 	s, c := newServer(t, 0)
-	k, err := c.Put(context.Background(), strings.NewReader("x"))
+	k, err := s.Put(strings.NewReader("the binary"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodDelete, c.Base+"/blobs/"+string(k), nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	for _, r := range []struct{ method, path string }{
+		{http.MethodPut, "/blobs"}, {http.MethodPost, "/blobs"}, {http.MethodPut, "/blobs/" + string(k)},
+		{http.MethodPost, "/blobs/" + string(k)}, {http.MethodDelete, "/blobs/" + string(k)},
+	} {
+		req, _ := http.NewRequest(r.method, c.Base+r.path, strings.NewReader("evil"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusMethodNotAllowed
+		if r.path == "/blobs" {
+			want = http.StatusNotFound
+		}
+		if resp.StatusCode != want || (want == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != "GET, HEAD") {
+			t.Errorf("%s %s: %s, Allow %q; want %d", r.method, r.path, resp.Status, resp.Header.Get("Allow"), want)
+		}
 	}
-	resp.Body.Close()
-	if _, err := os.Stat(filepath.Join(s.dir, string(k))); !errors.Is(err, os.ErrNotExist) {
-		t.Fatal("deleted blob still stored")
+	entries, _ := os.ReadDir(s.dir)
+	if b, err := os.ReadFile(s.Path(k)); err != nil || string(b) != "the binary" || len(entries) != 1 {
+		t.Errorf("after the refused requests: %q, %v, %d files; want the blob alone, untouched", b, err, len(entries))
 	}
-	resp, err = http.Get(c.Base + "/blobs/..%2f..%2fetc")
+	resp, err := http.Get(c.Base + "/blobs/..%2f..%2fetc")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,9 @@
 package blob
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,30 +26,6 @@ func (c *Client) http() *http.Client {
 		return c.HTTP
 	}
 	return http.DefaultClient
-}
-
-// Put uploads the content of r and returns its key.
-func (c *Client) Put(ctx context.Context, r io.Reader) (Key, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.Base+"/blobs", r)
-	if err != nil {
-		return "", fmt.Errorf("blob: %w", err)
-	}
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return "", fmt.Errorf("blob: put to %s: %w", c.Base, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return "", fmt.Errorf("blob: put to %s: %s: %s", c.Base, resp.Status, bytes.TrimSpace(msg))
-	}
-	var body struct {
-		Key Key `json:"key"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1024)).Decode(&body); err != nil || !body.Key.Valid() {
-		return "", fmt.Errorf("blob: put to %s: malformed answer", c.Base)
-	}
-	return body.Key, nil
 }
 
 // Fetch downloads blob k into the file path (created with mode), verifying

@@ -1,10 +1,12 @@
 // Package blob is the BlobServer: it stores the binaries of submitted jobs
-// by the SHA-256 of their content and serves them over HTTP, so that
-// TaskManagers can fetch the binary a job's subtasks run in.
+// by the SHA-256 of their content (Server.Put, in the JobManager's
+// process) and serves them over HTTP, so that TaskManagers can fetch the
+// binary a job's subtasks run in:
 //
-//	PUT  /blobs        body: the binary; answers 201 with {"key": "<sha256 hex>"}
 //	GET  /blobs/<key>  the binary
-//	DELETE /blobs/<key>
+//
+// The network reads blobs only: no request stores or deletes one
+// (TestNetworkCannotWrite).
 //
 // Invariants:
 //  1. A blob is stored under the hash of its content and is visible only

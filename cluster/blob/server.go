@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,59 +69,30 @@ func (s *Server) Addr() string { return s.http.Addr() }
 // Close stops the server and waits for the requests in progress.
 func (s *Server) Close(ctx context.Context) error { return s.http.Close(ctx) }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: GET /blobs/<key> serves a blob.
+// Blobs are stored only through Put, in the JobManager's process: the
+// network can read them, never write or delete them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key, hasKey := strings.CutPrefix(r.URL.Path, "/blobs/")
 	switch {
-	case r.URL.Path == "/blobs" && (r.Method == http.MethodPut || r.Method == http.MethodPost):
-		s.put(w, r)
-	case hasKey && r.Method == http.MethodGet:
-		if !Key(key).Valid() {
-			http.Error(w, "blob: malformed key", http.StatusBadRequest)
-			return
-		}
-		http.ServeFile(w, r, s.Path(Key(key)))
-	case hasKey && r.Method == http.MethodDelete:
-		if !Key(key).Valid() {
-			http.Error(w, "blob: malformed key", http.StatusBadRequest)
-			return
-		}
-		if err := os.Remove(s.Path(Key(key))); err != nil && !errors.Is(err, os.ErrNotExist) {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	case r.URL.Path == "/blobs":
-		w.Header().Set("Allow", "PUT, POST")
-		http.Error(w, "blob: method not allowed", http.StatusMethodNotAllowed)
-	case hasKey:
-		w.Header().Set("Allow", "GET, DELETE")
-		http.Error(w, "blob: method not allowed", http.StatusMethodNotAllowed)
-	default:
+	case !hasKey:
 		http.Error(w, "blob: no such resource", http.StatusNotFound)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "blob: method not allowed", http.StatusMethodNotAllowed)
+	case !Key(key).Valid():
+		http.Error(w, "blob: malformed key", http.StatusBadRequest)
+	default:
+		http.ServeFile(w, r, s.Path(Key(key)))
 	}
 }
 
 // Path is the file that holds blob k on the server's host.
 func (s *Server) Path(k Key) string { return filepath.Join(s.dir, string(k)) }
 
-func (s *Server) put(w http.ResponseWriter, r *http.Request) {
-	key, err := s.store(r.Body)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		http.Error(w, fmt.Sprintf("blob: larger than the limit of %d bytes", s.maxSize), http.StatusRequestEntityTooLarge)
-		return
-	case err != nil:
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]string{"key": string(key)})
-}
-
-// Put stores the content of r and returns its key.
+// Put stores the content of r and returns its key. Content over the
+// server's size limit is refused (an error wrapping *http.MaxBytesError)
+// and not stored.
 func (s *Server) Put(r io.Reader) (Key, error) { return s.store(r) }
 
 func (s *Server) store(r io.Reader) (Key, error) {

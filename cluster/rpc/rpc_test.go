@@ -130,3 +130,30 @@ func TestMonitor(t *testing.T) {
 		t.Fatal("monitored set wrong")
 	}
 }
+
+// TestHTTPHygiene: a call by another method than POST is 405 with Allow,
+// and an oversized header is refused before any handler runs.
+func TestHTTPHygiene(t *testing.T) {
+	s := server(t)
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		req, _ := http.NewRequest(method, "http://"+s.Addr()+"/rpc/v1/Echo", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != http.MethodPost {
+			t.Errorf("%s: %s, Allow %q; want 405 with Allow: POST", method, res.Status, res.Header.Get("Allow"))
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.Addr()+"/rpc/v1/Echo", strings.NewReader(`{"text":"hi"}`))
+	req.Header.Set("X-Padding", strings.Repeat("x", 128<<10))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 128 KiB header: %s, want 431", res.Status)
+	}
+}
