@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/runnel-io/runnel/internal/clustertest"
+	"github.com/runnel-io/runnel/internal/tlstest"
 )
 
 // TestExactlyOnceAcrossTaskManagers submits the compiled program to a
@@ -85,7 +86,10 @@ func TestProcessDriverStartsAndReleasesTaskManagers(t *testing.T) {
 		t.Skip("builds and runs a cluster")
 	}
 	runnel := clustertest.Build(t, "github.com/runnel-io/runnel/cmd/runnel")
-	c := clustertest.New(t, runnel, "-Dresourcemanager.driver=process", "-Dresourcemanager.taskmanager-timeout=1s")
+	// With internal TLS: the TaskManagers the driver starts take the
+	// JobManager's settings, or could not register.
+	settings := append(tlstest.Flags(tlstest.New(t).Cluster), "-Dresourcemanager.driver=process", "-Dresourcemanager.taskmanager-timeout=1s")
+	c := clustertest.New(t, runnel, settings...)
 
 	const events, keys = 60000, 13
 	dir := t.TempDir()
