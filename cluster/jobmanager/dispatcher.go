@@ -221,7 +221,7 @@ func (d *Dispatcher) checkWorker(ctx context.Context, r *rpc.CheckWorker) (*rpc.
 	if n == 0 {
 		return nil, rpc.Errorf(rpc.CodeForbidden, "job %s holds no slots on TaskManager %s", r.JobID, r.TaskManager)
 	}
-	grant.Args = slices.Clone(grant.Args)
+	grant.Args, grant.Config = slices.Clone(grant.Args), maps.Clone(grant.Config)
 	return &grant, nil
 }
 
@@ -365,7 +365,8 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 	j := &jobRecord{id: id, name: s.Name, state: rest.StateInitializing, start: now, end: -1,
 		timestamps: map[string]int64{rest.StateInitializing: now}, exited: make(chan struct{}),
 		grant: rpc.WorkerGrant{Builtin: s.Builtin, Program: string(key), BlobAddress: d.blobAddr,
-			Args: slices.Clone(s.Args), WorkingDir: s.WorkingDir}}
+			Args: slices.Clone(s.Args), WorkingDir: s.WorkingDir, Config: maps.Clone(conf), Fingerprint: s.Fingerprint,
+			HeartbeatIntervalMillis: d.hbInterval.Milliseconds(), HeartbeatTimeoutMillis: d.hbTimeout.Milliseconds()}}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := cmd.Start(); err != nil {

@@ -207,13 +207,21 @@ type CheckWorker struct {
 }
 
 // WorkerGrant is what the worker of a job runs, as the job was
-// submitted: the TaskManager runs this, not what a StartWorker says.
+// submitted: the TaskManager runs this, not what a StartWorker says. The
+// worker's configuration (Config, Fingerprint, heartbeats) is the one the
+// Dispatcher gave the job's JobMaster: a caller cannot point a worker at
+// other checkpoint storage.
 type WorkerGrant struct {
 	Builtin     bool     `json:"builtin"`
 	Program     string   `json:"program,omitempty"`
 	BlobAddress string   `json:"blobAddress,omitempty"`
 	Args        []string `json:"args"`
 	WorkingDir  string   `json:"workingDir,omitempty"`
+
+	Config                  map[string]string `json:"config,omitempty"`
+	Fingerprint             string            `json:"fingerprint,omitempty"`
+	HeartbeatIntervalMillis int64             `json:"heartbeatIntervalMillis,omitempty"`
+	HeartbeatTimeoutMillis  int64             `json:"heartbeatTimeoutMillis,omitempty"`
 }
 
 // StopWorker stops the worker process of JobID, if one runs.

@@ -36,7 +36,9 @@ func tlsJobManager(t *testing.T, certs tlstest.Certs) (addr string, registered *
 		if r.JobMaster != tlsJobMaster {
 			return nil, rpc.Errorf(rpc.CodeForbidden, "the JobMaster of job %s is not at %s", r.JobID, r.JobMaster)
 		}
-		return &rpc.WorkerGrant{Builtin: true}, nil
+		// The helper's mode travels in the job's configuration: the one
+		// job the test starts prints its TLS settings.
+		return &rpc.WorkerGrant{Builtin: true, Config: map[string]string{helperModeKey: "internal"}}, nil
 	})
 	if err := jm.Listen("127.0.0.1:0", tlstest.Server(t, certs.Cluster)); err != nil {
 		t.Fatal(err)

@@ -129,11 +129,13 @@ const checkTimeout = 30 * time.Second
 // it assigned slots here to the job of req, whose JobMaster is the one
 // req names, and returns what to start: the program, arguments and
 // working directory of the job as it was submitted, which req must
-// match, and the worker's environment entry, which must describe this
-// job's worker on this TaskManager reporting to that JobMaster, with the
-// TaskManager's hosts. Nothing in req is trusted otherwise: whoever
-// reaches the RPC endpoint could send it. A refusal is a CodeForbidden
-// error.
+// match, and the worker's environment entry, built from the job's grant
+// (its configuration, fingerprint and heartbeats) and this TaskManager's
+// hosts. The entry req carries must describe this job's worker on this
+// TaskManager reporting to that JobMaster; nothing else of it is used.
+// Nothing in req is trusted otherwise: whoever reaches the RPC endpoint
+// could send it. A refusal is a CodeForbidden error, which names no
+// value of the job's submission.
 func (t *TaskManager) authorize(ctx context.Context, req *rpc.StartWorker) (*rpc.StartWorker, error) {
 	refuse := func(format string, args ...any) error {
 		return rpc.Errorf(rpc.CodeForbidden, "taskmanager: worker of job %s not started: %s", req.JobID, fmt.Sprintf(format, args...))
@@ -149,33 +151,37 @@ func (t *TaskManager) authorize(ctx context.Context, req *rpc.StartWorker) (*rpc
 	case err != nil:
 		return req, refuse("the JobManager at %s, which must confirm it, did not: %v", t.cfg.JobManager, err)
 	}
+	// The values a request may hold and the job does not are not echoed:
+	// the caller may be anyone who reached this port.
 	switch {
-	case req.Builtin != grant.Builtin:
-		return req, refuse("builtin is %t, the job was submitted with builtin %t", req.Builtin, grant.Builtin)
-	case req.Program != grant.Program:
-		return req, refuse("program %q, the job was submitted with program %q", req.Program, grant.Program)
+	case req.Builtin != grant.Builtin, req.Program != grant.Program:
+		return req, refuse("its program does not match the job's submission")
 	case !slices.Equal(req.Args, grant.Args):
-		return req, refuse("arguments %q, the job was submitted with %q", req.Args, grant.Args)
+		return req, refuse("its arguments do not match the job's submission")
 	case req.WorkingDir != grant.WorkingDir:
-		return req, refuse("working directory %q, the job was submitted with %q", req.WorkingDir, grant.WorkingDir)
+		return req, refuse("its working directory does not match the job's submission")
 	}
 	_, value, _ := strings.Cut(req.Env, "=")
-	var p program.Process
-	if err := json.Unmarshal([]byte(value), &p); err != nil {
+	var asked program.Process
+	if err := json.Unmarshal([]byte(value), &asked); err != nil {
 		return req, rpc.Errorf(rpc.CodeBadRequest, "taskmanager: worker of job %s: %s: %v", req.JobID, program.EnvVar, err)
 	}
 	switch {
-	case p.Role != program.RoleWorker:
-		return req, refuse("%s gives the role %q, not %q", program.EnvVar, p.Role, program.RoleWorker)
-	case p.JobID != req.JobID || p.JobMaster != req.JobMaster || p.TaskManager != t.cfg.ID:
+	case asked.Role != program.RoleWorker:
+		return req, refuse("%s gives the role %q, not %q", program.EnvVar, asked.Role, program.RoleWorker)
+	case asked.JobID != req.JobID || asked.JobMaster != req.JobMaster || asked.TaskManager != t.cfg.ID:
 		return req, refuse("%s describes the worker of job %s on TaskManager %s for the JobMaster at %s, not this one's (job %s, TaskManager %s, JobMaster %s)",
-			program.EnvVar, p.JobID, p.TaskManager, p.JobMaster, req.JobID, t.cfg.ID, req.JobMaster)
+			program.EnvVar, asked.JobID, asked.TaskManager, asked.JobMaster, req.JobID, t.cfg.ID, req.JobMaster)
 	}
-	// The worker listens where this TaskManager does and is reached at
-	// its host; it has nothing to do with what only a JobMaster or a
-	// client uses.
-	p.Host, p.BindHost = t.host, t.bind
-	p.Dispatcher, p.Program, p.BlobAddress, p.Args, p.SubmitLog, p.JobManager = "", "", "", nil, "", ""
+	// The worker's role is built from the job's grant and this
+	// TaskManager's own values, not from the request: its configuration
+	// (checkpoint storage above all) and heartbeats are the job's, it
+	// listens where this TaskManager does and is reached at its host.
+	p := program.Process{Role: program.RoleWorker, JobID: req.JobID, TaskManager: t.cfg.ID, JobMaster: req.JobMaster,
+		Config: grant.Config, Fingerprint: grant.Fingerprint, WorkingDir: grant.WorkingDir,
+		HeartbeatInterval: time.Duration(grant.HeartbeatIntervalMillis) * time.Millisecond,
+		HeartbeatTimeout:  time.Duration(grant.HeartbeatTimeoutMillis) * time.Millisecond,
+		Host:              t.host, BindHost: t.bind}
 	checked := *req
 	checked.BlobAddress = grant.BlobAddress
 	checked.Env = p.Env()

@@ -256,17 +256,25 @@ func (f *fixture) grant(job, jobMaster string, g rpc.WorkerGrant) {
 	f.grants[job] = grant{g, jobMaster}
 }
 
-// start grants the job of req what req asks for and asks the TaskManager to start its worker. An empty Env, or
-// helperEnv=MODE, becomes the worker's program.EnvVar with that mode.
+// start grants the job of req what req asks for, its Env's configuration
+// included, and asks the TaskManager to start its worker. An empty Env,
+// or helperEnv=MODE, becomes the worker's program.EnvVar with that mode.
 func (f *fixture) start(req *rpc.StartWorker) error {
 	if req.JobMaster == "" {
 		req.JobMaster = f.jobMaster
 	}
-	f.grant(req.JobID, req.JobMaster, rpc.WorkerGrant{Builtin: req.Builtin, Program: req.Program, BlobAddress: req.BlobAddress,
-		Args: req.Args, WorkingDir: req.WorkingDir})
+	g := rpc.WorkerGrant{Builtin: req.Builtin, Program: req.Program, BlobAddress: req.BlobAddress,
+		Args: req.Args, WorkingDir: req.WorkingDir}
 	if mode, ok := strings.CutPrefix(req.Env, helperEnv+"="); ok || req.Env == "" {
 		req.Env = workerEnv(req.JobID, "tm-test", req.JobMaster, mode)
 	}
+	// The job's configuration, which the worker gets, is the one its
+	// entry asks for: the helper's mode.
+	var p program.Process
+	if value, ok := strings.CutPrefix(req.Env, program.EnvVar+"="); ok && json.Unmarshal([]byte(value), &p) == nil {
+		g.Config = p.Config
+	}
+	f.grant(req.JobID, req.JobMaster, g)
 	return f.call(req)
 }
 
@@ -761,9 +769,9 @@ func TestStartWorkerRefusedUnlessAssigned(t *testing.T) {
 	other := "127.0.0.1:1"
 	forbidden(req(func(r *rpc.StartWorker) { r.JobMaster, r.Env = other, workerEnv("job1", "tm-test", other, "") }),
 		"the JobMaster of job job1 is not at "+other)
-	forbidden(req(func(r *rpc.StartWorker) { r.Args = exploit.Args }), `arguments ["run" "/bin/sh"`)
-	forbidden(req(func(r *rpc.StartWorker) { r.WorkingDir = "/tmp" }), `working directory "/tmp"`)
-	forbidden(req(func(r *rpc.StartWorker) { r.Builtin, r.Program, r.BlobAddress = false, strings.Repeat("ab", 32), other }), "builtin is false")
+	forbidden(req(func(r *rpc.StartWorker) { r.Args = exploit.Args }), "its arguments do not match the job's submission")
+	forbidden(req(func(r *rpc.StartWorker) { r.WorkingDir = "/tmp" }), "its working directory does not match")
+	forbidden(req(func(r *rpc.StartWorker) { r.Builtin, r.Program, r.BlobAddress = false, strings.Repeat("ab", 32), other }), "its program does not match")
 	forbidden(req(func(r *rpc.StartWorker) { r.Env = workerEnv("job1", "tm-other", f.jobMaster, "") }), "on TaskManager tm-other")
 	forbidden(req(func(r *rpc.StartWorker) { r.Env = workerEnv("job1", "tm-test", other, "") }), "for the JobMaster at "+other)
 	forbidden(req(func(r *rpc.StartWorker) {
@@ -774,7 +782,15 @@ func TestStartWorkerRefusedUnlessAssigned(t *testing.T) {
 		t.Errorf("an environment entry other than the worker's: %v, want a bad request", err)
 	}
 
-	checked, err := f.tm.authorize(t.Context(), req(func(*rpc.StartWorker) {}))
+	// The worker's configuration is the job's: a request that points it
+	// at other checkpoint storage, or other heartbeats, does not.
+	submitted.Config = map[string]string{"state.checkpoints.dir": "file:///cluster/ck"}
+	submitted.Fingerprint, submitted.HeartbeatIntervalMillis, submitted.HeartbeatTimeoutMillis = "fp", 1000, 5000
+	f.grant("job1", f.jobMaster, submitted)
+	evil := &program.Process{Role: program.RoleWorker, JobID: "job1", TaskManager: "tm-test", JobMaster: f.jobMaster,
+		Config: map[string]string{"state.checkpoints.dir": "file:///attacker"}, Fingerprint: "other",
+		HeartbeatInterval: time.Millisecond, HeartbeatTimeout: 2 * time.Millisecond, Host: "10.9.9.9", Dispatcher: other}
+	checked, err := f.tm.authorize(t.Context(), req(func(r *rpc.StartWorker) { r.Env = evil.Env() }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -782,8 +798,12 @@ func TestStartWorkerRefusedUnlessAssigned(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(checked.Env, program.EnvVar+"=")), &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Host != "127.0.0.1" || p.BindHost != "127.0.0.1" || p.JobID != "job1" || p.TaskManager != "tm-test" {
+	if p.Host != "127.0.0.1" || p.BindHost != "127.0.0.1" || p.JobID != "job1" || p.TaskManager != "tm-test" || p.Dispatcher != "" {
 		t.Errorf("the worker's process %+v: want the job, this TaskManager and its hosts", p)
+	}
+	if p.Config["state.checkpoints.dir"] != "file:///cluster/ck" || len(p.Config) != 1 || p.Fingerprint != "fp" ||
+		p.HeartbeatInterval != time.Second || p.HeartbeatTimeout != 5*time.Second {
+		t.Errorf("the worker's process %+v: want the job's configuration, fingerprint and heartbeats", p)
 	}
 	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused worker ran: %s exists", marker)
