@@ -42,11 +42,17 @@ type Client struct {
 // address starts with "https://", trusting sec.Trust (the system's CAs
 // if unset) and presenting sec.Cert if set, and sending the token of
 // sec.TokenFile if set. An address without a scheme takes sec's
-// (security.REST.Scheme).
+// (security.REST.Scheme); an http:// address with sec enabled is an
+// error, not a silent fall back to plain HTTP (which would carry the
+// token in the clear).
 func NewClient(address string, sec security.REST) (*Client, error) {
 	c := &Client{Address: address}
 	if !strings.Contains(address, "://") {
 		c.Address = sec.Scheme() + "://" + address
+	}
+	if sec.Enabled && strings.HasPrefix(strings.ToLower(c.Address), "http://") {
+		return nil, fmt.Errorf("rest: %s is plain HTTP but %s is true: give the JobManager's address as https://host:port, or host:port",
+			address, config.SSLRESTEnabled.Key())
 	}
 	if strings.HasPrefix(strings.ToLower(c.Address), "https://") {
 		sec.Enabled = true

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/runnel-io/runnel/config"
 )
 
 // The asynchronous operations are run as Flink runs them: a POST starts
@@ -185,6 +187,10 @@ func (s *Server) triggerSavepoint(r *http.Request) (any, error) {
 	var req savepointRequest
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
+	}
+	if req.CancelJob && s.opts.DisableCancel {
+		// A savepoint that cancels the job is a cancellation.
+		return nil, fmt.Errorf("%w: cancel-job: cancelling jobs through the REST API is disabled (%s: false)", ErrForbidden, config.WebCancelEnable.Key())
 	}
 	dir, err := s.opts.savepointDir(req.TargetDirectory)
 	if err != nil {

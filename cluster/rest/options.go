@@ -26,9 +26,11 @@ type Options struct {
 	// DisableSubmit refuses submissions (POST /jobs) with 403:
 	// web.submit.enable: false.
 	DisableSubmit bool
-	// DisableCancel refuses cancellations (PATCH /jobs/{jobid}) with
-	// 403, and /config reports the feature web-cancel off:
-	// web.cancel.enable: false.
+	// DisableCancel refuses cancellations (PATCH /jobs/{jobid}, and
+	// savepoints with cancel-job) with 403, and /config reports the
+	// feature web-cancel off: web.cancel.enable: false. A stop with a
+	// savepoint, which ends the job gracefully, stays allowed, as in
+	// Flink.
 	DisableCancel bool
 	// SavepointsDir is the cluster's state.savepoints.dir, an absolute
 	// path or file:// URI: the directory that savepoints and stops with a

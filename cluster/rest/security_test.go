@@ -251,6 +251,11 @@ func TestTLSClientAuthentication(t *testing.T) {
 	if err == nil {
 		t.Error("plain HTTP to an HTTPS server worked")
 	}
+	// An http:// address with TLS configured is refused, not downgraded.
+	if _, err := NewClient("http://"+addr, security.REST{Enabled: true, Trust: certs.CA}); err == nil ||
+		!strings.Contains(err.Error(), "plain HTTP but security.ssl.rest.enabled is true") {
+		t.Errorf("http:// with security.ssl.rest.enabled: %v, want a refusal", err)
+	}
 }
 
 func TestMethodNotAllowed(t *testing.T) {
@@ -325,6 +330,11 @@ func TestSwitches(t *testing.T) {
 	code, _, msg = request(t, "PATCH", s.URL()+"/jobs/j1?mode=cancel", nil, nil)
 	if code != 403 || !strings.Contains(msg, "web.cancel.enable") {
 		t.Errorf("PATCH /jobs/j1: %d %s, want 403 naming web.cancel.enable", code, msg)
+	}
+	code, _, msg = request(t, "POST", s.URL()+"/jobs/j1/savepoints", http.Header{"Content-Type": {"application/json"}},
+		strings.NewReader(`{"cancel-job": true}`))
+	if code != 403 || !strings.Contains(msg, "web.cancel.enable") {
+		t.Errorf("a savepoint that cancels j1: %d %s, want 403 naming web.cancel.enable", code, msg)
 	}
 	if backend.cancelled {
 		t.Error("j1 was cancelled")
