@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/runnel-io/runnel/internal/privdir"
 )
 
 // CertificateValidity is how long the certificates CreateCertificates
@@ -56,6 +58,11 @@ func CreateCertificates(dir string, hosts []string) (Certificates, error) {
 			return Certificates{}, fmt.Errorf("security: host %s is named twice", h)
 		}
 		seen[h] = true
+	}
+	// In a directory another user may write to, that user could replace
+	// ca.pem with a CA of their own, which the cluster would then trust.
+	if err := privdir.Check(dir); err != nil {
+		return Certificates{}, fmt.Errorf("security: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Certificates{}, fmt.Errorf("security: %w", err)

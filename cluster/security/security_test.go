@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -274,5 +275,23 @@ func TestInternalEnv(t *testing.T) {
 	t.Setenv(security.EnvInternal, "")
 	if in, err := security.InternalFromEnv(); err != nil || in.Enabled {
 		t.Errorf("unset: %+v, %v", in, err)
+	}
+}
+
+// TestCreateCertificatesRefusesSharedDirectory: in a directory that
+// other users may write to, one of them could replace ca.pem.
+func TestCreateCertificatesRefusesSharedDirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := security.CreateCertificates(dir, []string{"localhost"}); err == nil || !strings.Contains(err.Error(), "may be written by other users") {
+		t.Errorf("a world-writable directory: %v, want a refusal", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the refused call wrote %v", entries)
 	}
 }

@@ -203,3 +203,35 @@ func TestStartTime(t *testing.T) {
 		t.Errorf("an ended process: %v, want os.ErrNotExist", err)
 	}
 }
+
+// TestClusterDirMustBeOwn: start and stop refuse a directory other users
+// may write to, whose pids file they could have written.
+func TestClusterDirMustBeOwn(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	victim := exec.Command("sleep", "600")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = victim.Process.Kill()
+		_ = victim.Wait()
+	})
+	start, err := startTime(victim.Process.Pid)
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pids"), fmt.Appendf(nil, "%d %d jobmanager\n", victim.Process.Pid, start), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"cluster", "stop", "--dir", dir}, {"cluster", "start", "--dir", dir, "--taskmanagers", "0"}} {
+		if _, _, err := execute(t, args...); err == nil || !strings.Contains(err.Error(), "may be written by other users") {
+			t.Errorf("runnel %s: %v, want a refusal of the directory", strings.Join(args, " "), err)
+		}
+	}
+	if now, err := startTime(victim.Process.Pid); err != nil || now != start {
+		t.Errorf("the process named by the planted pids file is gone: %v", err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runnel-io/runnel/examples/jobs"
+	"github.com/runnel-io/runnel/internal/privdir"
 )
 
 // The cluster command starts and stops a local standalone cluster, as
@@ -80,6 +81,11 @@ var listeningLine = regexp.MustCompile(`"jobmanager listening" rpc=(\S+) rest=(\
 // startCluster starts the processes and returns the REST API's URL once
 // the JobManager listens.
 func startCluster(ctx context.Context, dir string, f configFlags, taskManagers int) (string, error) {
+	// A directory another user may write to could hold a pids file naming
+	// this user's processes, which stop would then signal.
+	if err := privdir.Check(dir); err != nil {
+		return "", fmt.Errorf("runnel cluster start: --dir: %w", err)
+	}
 	if pids, _, _ := readPIDs(dir); len(pids) > 0 {
 		return "", fmt.Errorf("runnel cluster start: a cluster started in %s is still running (runnel cluster stop --dir %s)", dir, dir)
 	}
@@ -227,6 +233,9 @@ func readPIDs(dir string) (live []started, foreign []error, err error) {
 // processes it can tell are the ones the cluster started; the others are
 // reported, with an error, after the pids file is removed.
 func stopCluster(dir string) (int, error) {
+	if err := privdir.Check(dir); err != nil {
+		return 0, fmt.Errorf("runnel cluster stop: --dir: %w", err)
+	}
 	procs, foreign, err := readPIDs(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("runnel cluster stop: no cluster was started in %s", dir)
