@@ -104,7 +104,11 @@ func TestJobManagerRefusesForeignTaskManager(t *testing.T) {
 
 	stop := run("tm-cluster", certs.Cluster, nil)
 	defer stop()
-	for registered(t, jm.RESTAddr()) != 1 {
-		time.Sleep(5 * time.Millisecond)
+	// Bounded, so that a TaskManager that never registers fails the test
+	// here rather than at the suite's timeout.
+	for deadline := time.Now().Add(time.Minute); registered(t, jm.RESTAddr()) != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the TaskManager with the cluster's certificate did not register within a minute")
+		}
 	}
 }
