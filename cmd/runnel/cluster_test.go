@@ -146,15 +146,7 @@ func TestClusterStopSparesOtherProcesses(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("no /proc")
 	}
-	victim := exec.Command("sleep", "600")
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = victim.Process.Kill()
-		_ = victim.Wait()
-	})
-	start, err := startTime(victim.Process.Pid)
+	victim, start, err := startVictim(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,15 +203,7 @@ func TestClusterDirMustBeOwn(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	victim := exec.Command("sleep", "600")
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = victim.Process.Kill()
-		_ = victim.Wait()
-	})
-	start, err := startTime(victim.Process.Pid)
+	victim, start, err := startVictim(t)
 	if err != nil {
 		t.Skip(err)
 	}
@@ -234,4 +218,21 @@ func TestClusterDirMustBeOwn(t *testing.T) {
 	if now, err := startTime(victim.Process.Pid); err != nil || now != start {
 		t.Errorf("the process named by the planted pids file is gone: %v", err)
 	}
+}
+
+// startVictim starts a process that a pids file may name, killed when
+// the test ends, and returns it with its start time (or why that is not
+// known).
+func startVictim(t *testing.T) (*exec.Cmd, uint64, error) {
+	t.Helper()
+	victim := exec.Command("sleep", "600")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = victim.Process.Kill()
+		_ = victim.Wait()
+	})
+	start, err := startTime(victim.Process.Pid)
+	return victim, start, err
 }
