@@ -39,4 +39,9 @@
 //     cluster's callers (TestTLSRefusesCallersWithoutCertificate,
 //     FuzzRPCTLSHandshake). A Client with security.Internal.Client calls
 //     no server of another CA (TestTLSClientRefusesForeignServer).
+//  5. Fencing: a call carries the fencing token of its context
+//     (WithFencingToken, the leader session it is made under) in
+//     FencingHeader; a method registered with HandleFenced runs only for
+//     the token its receiver expects, and refuses every other, and every
+//     call while it knows no leader, with CodeFenced (TestFencing).
 package rpc

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/runnel-io/runnel/internal/httpserve"
 )
@@ -54,9 +55,10 @@ func Errorf(code, format string, args ...any) error {
 // Server serves the methods registered on it. Register all methods before
 // Listen; after that it is safe for concurrent use.
 type Server struct {
-	mux  map[string]func(ctx context.Context, body []byte) (any, error)
-	log  *slog.Logger
-	http *httpserve.Server
+	mux    map[string]func(ctx context.Context, body []byte) (any, error)
+	log    *slog.Logger
+	http   *httpserve.Server
+	fenced atomic.Int64 // calls refused by HandleFenced
 }
 
 // NewServer returns a server without methods.
@@ -130,7 +132,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, &Error{Code: CodeBadRequest, Message: fmt.Sprintf("%s: reading the request: %v", method, err)})
 		return
 	}
-	resp, err := fn(r.Context(), body)
+	resp, err := fn(fencingFrom(r), body)
 	if err != nil {
 		var re *Error
 		if !errors.As(err, &re) {
@@ -142,7 +144,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		case CodeNotFound:
 			status = http.StatusNotFound
-		case CodeConflict:
+		case CodeConflict, CodeFenced:
 			status = http.StatusConflict
 		case CodeForbidden:
 			status = http.StatusForbidden
@@ -209,6 +211,9 @@ func Call[Req, Resp any](ctx context.Context, c *Client, addr, method string, re
 		return nil, fmt.Errorf("rpc: %s: %w", method, err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	if t := FencingToken(ctx); t != "" {
+		hr.Header.Set(FencingHeader, t)
+	}
 	res, err := c.http().Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %s at %s: %w", method, addr, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -155,5 +156,47 @@ func TestHTTPHygiene(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("a 128 KiB header: %s, want 431", res.Status)
+	}
+}
+
+// TestFencing: a fenced method serves calls of the expected leader
+// session only; a former leader's, one without a token, and any while no
+// leader is known are refused before the handler runs, and counted.
+func TestFencing(t *testing.T) {
+	s := NewServer(nil)
+	var leader atomic.Value
+	leader.Store("session-2")
+	var ran atomic.Int64
+	HandleFenced(s, "Act", func() string { return leader.Load().(string) }, func(ctx context.Context, r *echoReq) (*echoResp, error) {
+		ran.Add(1)
+		return &echoResp{Text: FencingToken(ctx)}, nil
+	})
+	if err := s.Listen("127.0.0.1:0", nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	c := &Client{}
+	call := func(token string) (*echoResp, error) {
+		ctx := context.Background()
+		if token != "" {
+			ctx = WithFencingToken(ctx, token)
+		}
+		return Call[echoReq, echoResp](ctx, c, s.Addr(), "Act", &echoReq{Text: "x"})
+	}
+	if resp, err := call("session-2"); err != nil || resp.Text != "session-2" {
+		t.Fatalf("the leader's call: %+v, %v", resp, err)
+	}
+	for _, token := range []string{"session-1", ""} {
+		var re *Error
+		if _, err := call(token); !errors.As(err, &re) || re.Code != CodeFenced {
+			t.Errorf("a call with token %q: %v, want %s", token, err, CodeFenced)
+		}
+	}
+	leader.Store("")
+	if _, err := call("session-2"); err == nil {
+		t.Error("a call was served while no leader is known")
+	}
+	if ran.Load() != 1 || s.Fenced() != 3 {
+		t.Errorf("the handler ran %d times and %d calls were refused; want 1 and 3", ran.Load(), s.Fenced())
 	}
 }
