@@ -81,6 +81,11 @@
 //     A TaskManager without a certificate of the cluster cannot register
 //     with a JobManager that has internal TLS
 //     (jobmanager TestJobManagerRefusesForeignTaskManager).
+//  9. With Config.Leaders (high availability), the TaskManager registers
+//     with, heartbeats to and asks CheckWorker of the latest leader only,
+//     under its session as fencing token; when the leader changes it
+//     registers with the new one without restarting, and calls the old
+//     no more (TestTaskManagerFollowsTheLeader).
 //
 // Lock order: TaskManager.mu is taken alone; it is never held while
 // waiting for a program's fetch semaphore, a process or a call.

@@ -38,6 +38,11 @@ type Config struct {
 	// JobManager is the address of the JobManager's RPC endpoint
 	// (jobmanager.rpc.address and jobmanager.rpc.port).
 	JobManager string
+	// Leaders, if not nil, tells where the JobManager's ResourceManager
+	// leads (high availability): the TaskManager follows each new leader,
+	// registering with it, and JobManager (which may be empty) is where it
+	// looks until the first leader is known.
+	Leaders Leaders
 	// Host is the address others reach this TaskManager at
 	// (taskmanager.host); the interface towards the JobManager if empty
 	// (loopback for a JobManager on loopback).
@@ -112,6 +117,7 @@ type TaskManager struct {
 	log    *slog.Logger
 	clk    clock.Clock
 	client *rpc.Client
+	leader *leaderWatch // the ResourceManager the TaskManager follows
 	// The TLS of the RPC endpoint and of the BlobServer downloads: nil
 	// if Config.Internal is disabled.
 	tlsServer, tlsClient *tls.Config
@@ -146,7 +152,7 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*TaskManager, error) {
 	if cfg.Slots < 1 {
 		return nil, fmt.Errorf("taskmanager: taskmanager.numberOfTaskSlots %d: must be at least 1", cfg.Slots)
 	}
-	if cfg.JobManager == "" {
+	if cfg.JobManager == "" && cfg.Leaders == nil {
 		return nil, errors.New("taskmanager: no JobManager address (jobmanager.rpc.address)")
 	}
 	if cfg.HeartbeatInterval <= 0 || cfg.HeartbeatTimeout <= cfg.HeartbeatInterval {
@@ -197,6 +203,7 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*TaskManager, error) {
 		cfg: cfg, log: log.With("taskmanager", cfg.ID), clk: clk, client: rpc.NewClient(tlsClient),
 		tlsServer: tlsServer, tlsClient: tlsClient, blobHTTP: httpserve.Client(tlsClient),
 		ready: make(chan struct{}), workers: map[string]*worker{}, fetching: map[blob.Key]chan struct{}{},
+		leader: newLeaderWatch(Leader{Address: cfg.JobManager}),
 	}, nil
 }
 
@@ -232,6 +239,20 @@ func (t *TaskManager) Run(ctx context.Context) error {
 	t.server = rpc.NewServer(t.log)
 	rpc.Handle(t.server, rpc.MethodStartWorker, t.startWorker)
 	rpc.Handle(t.server, rpc.MethodStopWorker, t.stopWorker)
+	if t.cfg.Leaders != nil {
+		leaders := t.cfg.Leaders(life)
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			t.leader.follow(leaders) // until life ends
+		}()
+	}
+	if t.cfg.Host == "" && t.cfg.JobManager == "" {
+		// The interface towards the JobManager is that towards its leader.
+		if _, _, cancel, ok := t.leader.await(ctx); ok {
+			cancel()
+		}
+	}
 	if t.host = t.address(); isUnspecified(t.host) {
 		t.host = "localhost" // taskmanager.host 0.0.0.0: reachable here only
 	}
@@ -254,14 +275,23 @@ func (t *TaskManager) Run(ctx context.Context) error {
 	close(t.ready)
 
 	for {
-		if err := t.register(ctx); err != nil {
+		l, lctx, cancel, ok := t.leader.await(ctx)
+		if !ok {
 			return nil // ctx is done
 		}
-		t.heartbeat(ctx)
-		if ctx.Err() != nil {
-			return nil
+		if t.register(lctx, l) == nil {
+			t.heartbeat(lctx, l)
 		}
-		t.log.Warn("lost the JobManager; registering again", "jobmanager", t.cfg.JobManager)
+		changed := lctx.Err() != nil
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case changed:
+			t.log.Info("the JobManager's leader changed; registering with the new one", "jobmanager", l.Address)
+		default:
+			t.log.Warn("lost the JobManager; registering again", "jobmanager", l.Address)
+		}
 	}
 }
 
@@ -313,34 +343,34 @@ func (t *TaskManager) shutdown(cancel context.CancelFunc) {
 	t.blobHTTP.CloseIdleConnections()
 }
 
-// register registers with the JobManager, retrying every heartbeat
+// register registers with the JobManager l, retrying every heartbeat
 // interval; it fails only when ctx is done.
-func (t *TaskManager) register(ctx context.Context) error {
+func (t *TaskManager) register(ctx context.Context, l Leader) error {
 	for {
 		req := &rpc.RegisterTaskManager{ID: t.cfg.ID, Address: t.addr, Slots: t.cfg.Slots, Version: version.String()}
-		cctx, cancel := context.WithTimeout(ctx, t.cfg.HeartbeatInterval)
-		_, err := rpc.Call[rpc.RegisterTaskManager, rpc.Registered](cctx, t.client, t.cfg.JobManager, rpc.MethodRegisterTaskManager, req)
+		cctx, cancel := context.WithTimeout(l.calls(ctx), t.cfg.HeartbeatInterval)
+		_, err := rpc.Call[rpc.RegisterTaskManager, rpc.Registered](cctx, t.client, l.Address, rpc.MethodRegisterTaskManager, req)
 		cancel()
 		if err == nil {
-			t.log.Info("registered", "jobmanager", t.cfg.JobManager, "slots", t.cfg.Slots)
+			t.log.Info("registered", "jobmanager", l.Address, "slots", t.cfg.Slots)
 			return nil
 		}
-		t.log.Debug("registration failed", "jobmanager", t.cfg.JobManager, "error", err)
+		t.log.Debug("registration failed", "jobmanager", l.Address, "error", err)
 		if err := t.sleep(ctx, t.cfg.HeartbeatInterval); err != nil {
 			return err
 		}
 	}
 }
 
-// heartbeat sends heartbeats until the JobManager is lost or ctx is done.
-func (t *TaskManager) heartbeat(ctx context.Context) {
+// heartbeat sends heartbeats to l until it is lost or ctx is done.
+func (t *TaskManager) heartbeat(ctx context.Context, l Leader) {
 	lastAck := t.clk.Now()
 	for {
 		if t.sleep(ctx, t.cfg.HeartbeatInterval) != nil {
 			return
 		}
-		cctx, cancel := context.WithTimeout(ctx, t.cfg.HeartbeatInterval)
-		_, err := rpc.Call[rpc.Heartbeat, rpc.HeartbeatAck](cctx, t.client, t.cfg.JobManager, rpc.MethodHeartbeat, &rpc.Heartbeat{ID: t.cfg.ID})
+		cctx, cancel := context.WithTimeout(l.calls(ctx), t.cfg.HeartbeatInterval)
+		_, err := rpc.Call[rpc.Heartbeat, rpc.HeartbeatAck](cctx, t.client, l.Address, rpc.MethodHeartbeat, &rpc.Heartbeat{ID: t.cfg.ID})
 		cancel()
 		var re *rpc.Error
 		switch {
@@ -381,7 +411,8 @@ func (t *TaskManager) address() string {
 	if t.cfg.Host != "" {
 		return t.cfg.Host
 	}
-	conn, err := net.Dial("udp", t.cfg.JobManager)
+	l, _ := t.leader.current()
+	conn, err := net.Dial("udp", l.Address)
 	if err != nil {
 		return "localhost"
 	}

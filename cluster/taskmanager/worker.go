@@ -140,16 +140,20 @@ func (t *TaskManager) authorize(ctx context.Context, req *rpc.StartWorker) (*rpc
 	refuse := func(format string, args ...any) error {
 		return rpc.Errorf(rpc.CodeForbidden, "taskmanager: worker of job %s not started: %s", req.JobID, fmt.Sprintf(format, args...))
 	}
-	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	l, _ := t.leader.current()
+	if l.Address == "" {
+		return req, refuse("no JobManager leads, which must confirm it")
+	}
+	cctx, cancel := context.WithTimeout(l.calls(ctx), checkTimeout)
 	defer cancel()
-	grant, err := rpc.Call[rpc.CheckWorker, rpc.WorkerGrant](cctx, t.client, t.cfg.JobManager, rpc.MethodCheckWorker,
+	grant, err := rpc.Call[rpc.CheckWorker, rpc.WorkerGrant](cctx, t.client, l.Address, rpc.MethodCheckWorker,
 		&rpc.CheckWorker{TaskManager: t.cfg.ID, JobID: req.JobID, JobMaster: req.JobMaster})
 	var re *rpc.Error
 	switch {
 	case errors.As(err, &re) && re.Code == rpc.CodeForbidden:
-		return req, refuse("the JobManager at %s says: %s", t.cfg.JobManager, re.Message)
+		return req, refuse("the JobManager at %s says: %s", l.Address, re.Message)
 	case err != nil:
-		return req, refuse("the JobManager at %s, which must confirm it, did not: %v", t.cfg.JobManager, err)
+		return req, refuse("the JobManager at %s, which must confirm it, did not: %v", l.Address, err)
 	}
 	// The values a request may hold and the job does not are not echoed:
 	// the caller may be anyone who reached this port.
