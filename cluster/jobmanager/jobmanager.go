@@ -16,6 +16,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/blob"
 	"github.com/runnel-io/runnel/cluster/ha"
+	_ "github.com/runnel-io/runnel/cluster/ha/zookeeper" // high-availability.type ZOOKEEPER
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/process"
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/standalone"
