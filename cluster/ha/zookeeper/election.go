@@ -287,18 +287,16 @@ func (s *Services) releaseNodes(l *leadership) error {
 }
 
 // releaseLater removes the leadership's nodes, again while the connection
-// is down, until it succeeds, the session that owns them is lost or the
-// services close (both remove them).
+// is down, until it succeeds or the services close (which removes them
+// with the session). A LOST taken after the session timeout may be
+// followed by a reconnection to the same session, whose nodes are still
+// there: so it tries even then. Latch paths are never reused (a random
+// GUID and a sequence number), and the info node is deleted only if it
+// announces this leadership, so a late removal never touches another's.
 func (s *Services) releaseLater(l *leadership) {
 	l.release.Do(func() {
 		for {
 			if s.awaitConnected(context.Background()) != nil {
-				return
-			}
-			s.mu.Lock()
-			gone := s.losses > l.at.losses
-			s.mu.Unlock()
-			if gone {
 				return
 			}
 			if err := s.releaseNodes(l); err == nil || !retriable(err) {
@@ -317,16 +315,12 @@ func (s *Services) releaseLater(l *leadership) {
 // removeLater removes the latch node of a contender that gave up, as
 // releaseLater does.
 func (s *Services) removeLater(node string) {
-	at := s.markNow()
 	for {
 		if s.awaitConnected(context.Background()) != nil {
 			return
 		}
-		s.mu.Lock()
-		gone := s.losses > at.losses
-		s.mu.Unlock()
 		err := s.conn.Delete(node, -1)
-		if gone || err == nil || errors.Is(err, zk.ErrNoNode) || !retriable(err) {
+		if err == nil || errors.Is(err, zk.ErrNoNode) || !retriable(err) {
 			return
 		}
 		if s.pause(context.Background()) != nil {
