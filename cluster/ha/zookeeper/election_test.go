@@ -336,7 +336,8 @@ func TestCloseEndsEverything(t *testing.T) {
 // workers' node is reserved.
 func TestNamespaces(t *testing.T) {
 	c1 := testConfig(t)
-	c1.ClusterID, c1.Root = "/one", "/"+t.Name()
+	root := c1.ClusterID // the test's own
+	c1.ClusterID, c1.Root = "/one", root
 	c2 := c1
 	c2.ClusterID = "two"
 	one, two := open(t, c1), open(t, c2)
@@ -348,18 +349,18 @@ func TestNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{
-		"/" + t.Name() + "/one/leader/dispatcher/info",
-		"/" + t.Name() + "/two/leader/dispatcher/info",
-		"/" + t.Name() + "/one/mesos-workers",
+		root + "/one/leader/dispatcher/info",
+		root + "/two/leader/dispatcher/info",
+		root + "/one/mesos-workers",
 	} {
 		if ok, _, err := one.conn.Exists(p); err != nil || !ok {
 			t.Errorf("%s: exists %v, %v", p, ok, err)
 		}
 	}
-	if one.MesosWorkersPath() != "/"+t.Name()+"/one/mesos-workers" {
+	if one.MesosWorkersPath() != root+"/one/mesos-workers" {
 		t.Errorf("MesosWorkersPath = %s", one.MesosWorkersPath())
 	}
-	if _, _, err := one.conn.Get("/" + t.Name() + "/one/leader/dispatcher/info"); errors.Is(err, zk.ErrNoNode) {
+	if _, _, err := one.conn.Get(root + "/one/leader/dispatcher/info"); errors.Is(err, zk.ErrNoNode) {
 		t.Error("no info node")
 	}
 }

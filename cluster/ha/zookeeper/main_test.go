@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -51,7 +52,7 @@ func testConfig(t *testing.T) Config {
 	}
 	return Config{
 		Quorum:            ensemble.Connect(),
-		ClusterID:         "/" + strings.ReplaceAll(t.Name(), "/", "-"),
+		ClusterID:         "/" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + strings.ToLower(rand.Text()[:8]), // new per run: -count reruns start clean
 		StorageDir:        t.TempDir(),
 		SessionTimeout:    sessionTimeout,
 		ConnectionTimeout: time.Minute,
