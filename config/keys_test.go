@@ -70,3 +70,38 @@ func TestBufferTimeoutValues(t *testing.T) {
 		}
 	}
 }
+
+// TestHighAvailabilityKeysAreChecked: every high-availability.* key is a
+// declared option, so that a misspelt one is refused naming it rather
+// than ignored; Flink's deprecated keys still work.
+func TestHighAvailabilityKeysAreChecked(t *testing.T) {
+	var c config.Configuration
+	c.Set("high-availability.foo", "bar")
+	c.Set("high-availability.zookeeper.client.session-timout", "10 s")
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "high-availability.foo: unknown key") ||
+		!strings.Contains(err.Error(), "did you mean high-availability.zookeeper.client.session-timeout") {
+		t.Errorf("Validate = %v, want high-availability.foo refused and the misspelling corrected", err)
+	}
+	var ok config.Configuration
+	for k, v := range map[string]string{
+		"high-availability":                                                 "zookeeper",
+		"high-availability.zookeeper.quorum":                                "a:2181",
+		"high-availability.zookeeper.storageDir":                            "/ha",
+		"high-availability.zookeeper.path.root":                             "/runnel",
+		"high-availability.cluster-id":                                      "/one",
+		"high-availability.zookeeper.client.acl":                            "creator",
+		"high-availability.zookeeper.client.retry-wait":                     "1 s",
+		"high-availability.zookeeper.client.tolerate-suspended-connections": "true",
+	} {
+		ok.Set(k, v)
+	}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("Flink's keys: %v", err)
+	}
+	var bad config.Configuration
+	bad.Set("high-availability.zookeeper.path.root", "/flink/")
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "high-availability.zookeeper.path.root") {
+		t.Errorf("a root with a trailing slash: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/runnel-io/runnel/runtime/checkpoint"
@@ -182,7 +183,47 @@ var (
 	ZooKeeperMesosWorkersPath = String("high-availability.zookeeper.path.mesos-workers", "/mesos-workers",
 		"The ZooKeeper node, under the cluster's root, where the Mesos application master keeps its workers.").
 		WithDeprecatedKeys("recovery.zookeeper.path.mesos-workers")
+	ZooKeeperRoot = String("high-availability.zookeeper.path.root", "/flink",
+		"The ZooKeeper node under which every cluster keeps its nodes, each under its high-availability.cluster-id.").
+		WithDeprecatedKeys("recovery.zookeeper.path.root").
+		WithValidator(zkPath)
+	HighAvailabilityClusterID = String("high-availability.cluster-id", "/default",
+		"The cluster's ID: its nodes are under high-availability.zookeeper.path.root/<cluster-id> and its files under high-availability.storageDir/<cluster-id>, so that several clusters share one quorum and one directory.").
+		WithDeprecatedKeys("high-availability.zookeeper.path.namespace", "recovery.zookeeper.path.namespace").
+		WithValidator(zkPath)
+	ZooKeeperSessionTimeout = Duration("high-availability.zookeeper.client.session-timeout", 60*time.Second,
+		"The ZooKeeper session timeout: how long the servers keep a client's session, its leaderships among them, while they do not hear from it. The servers bound it by their minSessionTimeout and maxSessionTimeout.").
+		WithDeprecatedKeys("recovery.zookeeper.client.session-timeout").
+		WithValidator(AtLeast(time.Millisecond))
+	ZooKeeperConnectionTimeout = Duration("high-availability.zookeeper.client.connection-timeout", 15*time.Second,
+		"How long start-up waits for a session with the ZooKeeper quorum before it fails.").
+		WithDeprecatedKeys("recovery.zookeeper.client.connection-timeout").
+		WithValidator(AtLeast(time.Millisecond))
+	ZooKeeperRetryWait = Duration("high-availability.zookeeper.client.retry-wait", 5*time.Second,
+		"How long an operation on ZooKeeper that failed for a lost connection waits before it is tried again (sooner if the connection is back).").
+		WithDeprecatedKeys("recovery.zookeeper.client.retry-wait").
+		WithValidator(AtLeast(time.Duration(0)))
+	ZooKeeperMaxRetryAttempts = Int("high-availability.zookeeper.client.max-retry-attempts", 3,
+		"How many times an operation on ZooKeeper that failed for a lost connection is tried again before it fails.").
+		WithDeprecatedKeys("recovery.zookeeper.client.max-retry-attempts").
+		WithValidator(AtLeast(0))
+	ZooKeeperACL = Enum("high-availability.zookeeper.client.acl", "open", []string{"open", "creator"},
+		"The ACL of the nodes the cluster creates: open (anyone may read and change them) or creator (only clients authenticated as the creator, with the digest credentials of high-availability.zookeeper.client.digest-credentials-file).").
+		WithDeprecatedKeys("recovery.zookeeper.client.acl")
+	ZooKeeperDigestFile = String("high-availability.zookeeper.client.digest-credentials-file", "",
+		"A file holding user:password, the credentials of ZooKeeper's digest authentication that the client adds to its session: required with the creator ACL, and every process of the cluster must use the same. The credentials are never logged.")
+	ZooKeeperTolerateSuspended = Bool("high-availability.zookeeper.client.tolerate-suspended-connections", false,
+		"Whether a leader keeps its leadership while its connection to ZooKeeper is suspended (lost, the session not yet expired): if false, as by default, a leader steps down as soon as the connection is lost; if true, only once its session is lost.")
 )
+
+// zkPath checks a ZooKeeper path key: it must not be empty nor end in a
+// slash.
+func zkPath(p string) error {
+	if p == "" || strings.HasSuffix(p, "/") && p != "/" || strings.Contains(p, "//") {
+		return errors.New("must be a ZooKeeper path such as /flink, without a trailing or double slash")
+	}
+	return nil
+}
 
 // RestartStrategy is the family of restart-strategy.* keys: a job's restart
 // strategy, which restart.Parse reads and checks.
@@ -196,13 +237,6 @@ var RestartStrategy = RegisterPrefix(Prefix{
 	Keys:   restartRows(),
 	PerJob: true,
 })
-
-func init() {
-	RegisterPrefix(Prefix{
-		Prefix:      "high-availability.",
-		Description: "Other `high-availability.*` keys are reserved for the high-availability services, which check them.",
-	})
-}
 
 func restartRows() []Row {
 	var rows []Row

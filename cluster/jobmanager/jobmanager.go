@@ -16,6 +16,7 @@ import (
 
 	"github.com/runnel-io/runnel/cluster/blob"
 	"github.com/runnel-io/runnel/cluster/ha"
+	_ "github.com/runnel-io/runnel/cluster/ha/zookeeper" // high-availability.type ZOOKEEPER
 	rm "github.com/runnel-io/runnel/cluster/resourcemanager"
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/process"
 	"github.com/runnel-io/runnel/cluster/resourcemanager/driver/standalone"
@@ -149,7 +150,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 			e = f()
 		}
 	}
-	var rpcHost, bindHost, restBind, restHost, driver, haType string
+	var rpcHost, bindHost, restBind, restHost, driver string
 	var rpcPort, restPort, blobPort, slots int
 	var hbTimeout, tmTimeout, slotTimeout time.Duration
 	get(func() (x error) { rpcHost, x = config.Get(c, config.JobManagerRPCAddress); return })
@@ -160,7 +161,6 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	get(func() (x error) { restBind, x = config.Get(c, config.RestBindAddress); return })
 	get(func() (x error) { blobPort, x = config.Get(c, config.BlobServerPort); return })
 	get(func() (x error) { driver, x = config.Get(c, config.ResourceManagerDriver); return })
-	get(func() (x error) { haType, x = config.Get(c, config.HighAvailabilityType); return })
 	get(func() (x error) { slots, x = config.Get(c, config.NumTaskSlots); return })
 	get(func() (x error) { j.hbInt, x = config.Get(c, config.HeartbeatInterval); return })
 	get(func() (x error) { hbTimeout, x = config.Get(c, config.HeartbeatTimeout); return })
@@ -177,7 +177,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		defer os.RemoveAll(work)
 	}
 
-	haSvc, err := ha.New(haType)
+	haSvc, err := ha.New(c, j.log)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
 	}
