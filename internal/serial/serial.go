@@ -91,13 +91,19 @@ func (l *Loop) Run(ctx context.Context, clk clock.Clock, step func() (deadline i
 			timer = nil
 		}
 		if ok {
-			d := time.Duration(at-clk.Now().UnixMilli()) * time.Millisecond
-			timer = clk.AfterFunc(max(d, 0), func() {
+			fire := func() {
 				select {
 				case tick <- struct{}{}:
 				default:
 				}
-			})
+			}
+			d := time.Duration(at-clk.Now().UnixMilli()) * time.Millisecond
+			timer = clk.AfterFunc(max(d, 0), fire)
+			// The clock may have passed the deadline between reading it and
+			// arming the timer, which then waits d from a later now.
+			if clk.Now().UnixMilli() >= at {
+				fire()
+			}
 		}
 		select {
 		case <-ctx.Done():
