@@ -70,6 +70,10 @@ type Dispatcher struct {
 	hbTimeout   time.Duration
 	grace       time.Duration
 
+	// fence, if not nil, is the ResourceManager's leader session, which
+	// the TaskManagers' calls must carry (high availability).
+	fence func() string
+
 	ctx      context.Context // the JobManager's
 	jobStore ha.JobStore     // the jobs to recover after a failover
 	wg       sync.WaitGroup
@@ -177,7 +181,7 @@ func (d *Dispatcher) handle(s *rpc.Server) {
 		d.rm.ReleaseSlots(rm.JobID(r.JobID))
 		return &rpc.Empty{}, nil
 	})
-	rpc.Handle(s, rpc.MethodCheckWorker, d.checkWorker)
+	rpc.HandleFenced(s, rpc.MethodCheckWorker, d.fence, d.checkWorker)
 	rpc.Handle(s, rpc.MethodTaskManagerUnreachable, func(_ context.Context, r *rpc.TaskManagerUnreachable) (*rpc.Empty, error) {
 		d.log.Warn("a JobMaster cannot reach a TaskManager", "job", r.JobID, "taskmanager", r.TaskManager, "reason", r.Reason)
 		d.rm.TaskManagerLost(rm.WorkerID(r.TaskManager))

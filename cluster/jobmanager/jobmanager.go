@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/runnel-io/runnel/cluster/blob"
@@ -27,6 +28,10 @@ import (
 	"github.com/runnel-io/runnel/internal/version"
 	"github.com/runnel-io/runnel/runtime/clock"
 )
+
+// ErrLeadershipLost is Run's error when the JobManager's leadership ends
+// (high availability): it stops at once.
+var ErrLeadershipLost = errors.New("jobmanager: the leadership was lost; stopping, to be restarted as a standby")
 
 // Options are what a JobManager needs besides its configuration.
 type Options struct {
@@ -177,6 +182,11 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		defer os.RemoveAll(work)
 	}
 
+	haType, err := config.Get(c, config.HighAvailabilityType)
+	if err != nil {
+		return err
+	}
+	haType = strings.ToUpper(haType)
 	haSvc, err := ha.New(c, j.log)
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
@@ -218,13 +228,25 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	}
 
 	j.rpc = rpc.NewServer(j.log)
-	rpc.Handle(j.rpc, rpc.MethodRegisterTaskManager, func(ctx context.Context, r *rpc.RegisterTaskManager) (*rpc.Registered, error) {
+	// With high availability the TaskManagers' calls are fenced: they must
+	// carry the session of this JobManager's ResourceManager leadership,
+	// and none is served before it leads.
+	var rmSession atomic.Pointer[string]
+	if haType != "NONE" {
+		d.fence = func() string {
+			if p := rmSession.Load(); p != nil {
+				return *p
+			}
+			return ""
+		}
+	}
+	rpc.HandleFenced(j.rpc, rpc.MethodRegisterTaskManager, d.fence, func(ctx context.Context, r *rpc.RegisterTaskManager) (*rpc.Registered, error) {
 		if err := j.rm.RegisterTaskManager(ctx, rm.WorkerID(r.ID), r.Address, r.Slots); err != nil {
 			return nil, rpc.Errorf(rpc.CodeBadRequest, "%v", err)
 		}
 		return &rpc.Registered{HeartbeatIntervalMillis: j.hbInt.Milliseconds()}, nil
 	})
-	rpc.Handle(j.rpc, rpc.MethodHeartbeat, func(ctx context.Context, r *rpc.Heartbeat) (*rpc.HeartbeatAck, error) {
+	rpc.HandleFenced(j.rpc, rpc.MethodHeartbeat, d.fence, func(ctx context.Context, r *rpc.Heartbeat) (*rpc.HeartbeatAck, error) {
 		if err := j.rm.Heartbeat(ctx, rm.WorkerID(r.ID)); err != nil {
 			return nil, rpc.Errorf(rpc.CodeNotFound, "%v", err)
 		}
@@ -268,6 +290,28 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("jobmanager: %w", err)
 	}
 	defer func() { _ = lead.Resign() }()
+	rmLead, err := haSvc.Elect(ctx, ha.ResourceManager, j.rpcAdv)
+	if err != nil {
+		return fmt.Errorf("jobmanager: %w", err)
+	}
+	defer func() { _ = rmLead.Resign() }()
+	session := rmLead.Session()
+	rmSession.Store(&session)
+	j.log.Info("leading", "dispatcher-session", lead.Session(), "resourcemanager-session", session)
+	// A JobManager that loses its leadership stops, and its supervisor
+	// restarts it as a standby: it must not act as a leader a moment
+	// longer, and a fresh process holds no state of the old leadership.
+	ctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	go func() {
+		select {
+		case <-lead.Lost():
+		case <-rmLead.Lost():
+		case <-ctx.Done():
+			return
+		}
+		lose(ErrLeadershipLost)
+	}()
 
 	restOpts, restTLS, err := rest.ServerConfig(c)
 	if err != nil {
@@ -287,7 +331,12 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		"bind", bindHost, "rest-bind", restBind)
 	j.logReach()
 	close(j.ready)
-	return j.rm.Run(ctx)
+	err = j.rm.Run(ctx)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeadershipLost) {
+		j.log.Error("the leadership was lost; stopping")
+		return cause
+	}
+	return err
 }
 
 func (j *JobManager) shutdown(close func(context.Context) error) {

@@ -34,8 +34,13 @@ func FencingToken(ctx context.Context) string {
 // only: a call whose fencing token is not expected() is refused with
 // CodeFenced before fn runs. expected is called once per call and must be
 // safe for concurrent use; while it returns "" (no leader known), every
-// call is refused.
+// call is refused. A nil expected fences nothing: the receiver has no
+// leader to follow (a cluster without high availability).
 func HandleFenced[Req, Resp any](s *Server, name string, expected func() string, fn func(ctx context.Context, req *Req) (*Resp, error)) {
+	if expected == nil {
+		Handle(s, name, fn)
+		return
+	}
 	Handle(s, name, func(ctx context.Context, req *Req) (*Resp, error) {
 		got, want := FencingToken(ctx), expected()
 		if want == "" || got != want {

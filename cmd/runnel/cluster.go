@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runnel-io/runnel/cluster/ha"
 	"github.com/runnel-io/runnel/cluster/jobmanager"
 	"github.com/runnel-io/runnel/cluster/taskmanager"
 	"github.com/runnel-io/runnel/config"
@@ -76,6 +79,16 @@ func newTaskManagerCommand() *cobra.Command {
 				return jobs.UsageError{Err: err}
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			haSvc, err := ha.New(conf, log)
+			if err != nil {
+				return jobs.UsageError{Err: err}
+			}
+			defer haSvc.Close()
+			if kind, _ := config.Get(conf, config.HighAvailabilityType); !strings.EqualFold(kind, "NONE") {
+				// The leader is found through ZooKeeper, not at
+				// jobmanager.rpc.address.
+				cfg.JobManager, cfg.Leaders = "", resourceManagerLeaders(haSvc)
+			}
 			tm, err := taskmanager.New(cfg, clock.System{}, log)
 			if err != nil {
 				return jobs.UsageError{Err: err}
@@ -85,4 +98,24 @@ func newTaskManagerCommand() *cobra.Command {
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// resourceManagerLeaders follows the ResourceManager's leader as the HA
+// services retrieve it.
+func resourceManagerLeaders(s ha.Services) taskmanager.Leaders {
+	return func(ctx context.Context) <-chan taskmanager.Leader {
+		in := s.WatchLeader(ctx, ha.ResourceManager)
+		out := make(chan taskmanager.Leader)
+		go func() {
+			defer close(out)
+			for l := range in {
+				select {
+				case out <- taskmanager.Leader{Address: l.Address, Session: l.Session}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		return out
+	}
 }
