@@ -140,3 +140,34 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestLeaderStopsWhenItLosesZooKeeper: a leading JobManager whose
+// connection to ZooKeeper is lost stops at once with ErrLeadershipLost,
+// rather than act as a leader that another may have replaced.
+func TestLeaderStopsWhenItLosesZooKeeper(t *testing.T) {
+	jm, err := New(haConfig(t, t.TempDir()), Options{WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, done := clustertest.Go(t, jm.Run)
+	<-jm.Ready()
+	if err := zk.Stop(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := zk.Start(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := zk.WaitServing(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrLeadershipLost) {
+			t.Errorf("Run: %v, want ErrLeadershipLost", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the JobManager still runs a minute after losing ZooKeeper")
+	}
+}
