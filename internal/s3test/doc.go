@@ -1,5 +1,5 @@
 // Package s3test runs a real S3-compatible server for tests: S3Proxy
-// (Apache-2.0) from Maven Central with its filesystem backend, run with
+// (Apache-2.0) from Maven Central with its filesystem-nio2 backend, run with
 // the installed Java on a free loopback port, answering requests signed
 // (AWS Signature V2 or V4) with AccessKey and SecretKey. It serves
 // buckets, objects, listing by prefix and multipart uploads (created,

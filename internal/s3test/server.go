@@ -98,7 +98,8 @@ func Start(dir string, log io.Writer) (*Server, error) {
 	}
 	props := fmt.Sprintf("s3proxy.endpoint=%s\ns3proxy.authorization=aws-v2-or-v4\n"+
 		"s3proxy.identity=%s\ns3proxy.credential=%s\n"+
-		"jclouds.provider=filesystem\njclouds.filesystem.basedir=%s\n",
+		"jclouds.provider=filesystem-nio2\njclouds.identity=local\njclouds.credential=local\n"+
+		"jclouds.filesystem.basedir=%s\n",
 		s.Endpoint(), AccessKey, SecretKey, blobs)
 	conf, logConf := filepath.Join(dir, "s3proxy.conf"), filepath.Join(dir, "logback.xml")
 	if err := os.WriteFile(conf, []byte(props), 0o644); err != nil {
