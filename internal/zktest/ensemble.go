@@ -11,8 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/runnel-io/runnel/internal/javatest"
 )
 
 // startTimeout bounds the wait for a server to serve.
@@ -39,8 +40,7 @@ type server struct {
 	id                         int
 	clientPort, peer, election int
 	dir                        string
-	cmd                        *exec.Cmd
-	exited                     chan struct{}
+	proc                       *javatest.Process
 }
 
 // StartEnsemble starts n servers (1, or 3 for an ensemble that can lose
@@ -58,7 +58,7 @@ func StartEnsemble(dir string, n int, log io.Writer) (*Ensemble, error) {
 		log = io.Discard
 	}
 	e := &Ensemble{jars: jars, dir: dir, log: log}
-	ports, err := freePorts(3 * n)
+	ports, err := javatest.FreePorts(3 * n)
 	if err != nil {
 		return nil, err
 	}
@@ -136,15 +136,11 @@ func (e *Ensemble) launch(i int) error {
 		"-Dzookeeper.jmx.log4j.disable=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
 		"-cp", filepath.Join(e.jars, "*"), "org.apache.zookeeper.server.quorum.QuorumPeerMain", filepath.Join(s.dir, "zoo.cfg"))
 	cmd.Stdout, cmd.Stderr = e.log, e.log
-	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
+	proc, err := javatest.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("zktest: starting ZooKeeper server %d (is Java installed?): %w", s.id, err)
 	}
-	s.cmd, s.exited = cmd, make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) {
-		_ = cmd.Wait()
-		close(exited)
-	}(cmd, s.exited)
+	s.proc = proc
 	return nil
 }
 
@@ -152,13 +148,19 @@ func (e *Ensemble) launch(i int) error {
 // (a member of a quorum, or standalone).
 func (e *Ensemble) waitServing(i int) error {
 	s := e.servers[i]
+	e.mu.Lock()
+	proc := s.proc
+	e.mu.Unlock()
+	if proc == nil {
+		return fmt.Errorf("zktest: ZooKeeper server %d is stopped", s.id)
+	}
 	deadline := time.Now().Add(startTimeout)
 	for {
 		if mode, err := e.Mode(i); err == nil && mode != "" {
 			return nil
 		}
 		select {
-		case <-s.exited:
+		case <-proc.Exited():
 			return fmt.Errorf("zktest: ZooKeeper server %d exited while starting (its output went to the ensemble's log)", s.id)
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -198,17 +200,11 @@ func (e *Ensemble) Stop(i int) error {
 }
 
 func (e *Ensemble) stop(s *server) error {
-	if s.cmd == nil {
+	if s.proc == nil {
 		return nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-	s.cmd = nil
+	s.proc.Stop(10 * time.Second)
+	s.proc = nil
 	return nil
 }
 
@@ -221,7 +217,7 @@ func (e *Ensemble) Start(i int) error {
 	if e.closed {
 		return errors.New("zktest: the ensemble is closed")
 	}
-	if e.servers[i].cmd != nil {
+	if e.servers[i].proc != nil {
 		return nil
 	}
 	return e.launch(i)
@@ -231,7 +227,7 @@ func (e *Ensemble) Start(i int) error {
 func (e *Ensemble) WaitServing() error {
 	for i, s := range e.servers {
 		e.mu.Lock()
-		running := s.cmd != nil
+		running := s.proc != nil
 		e.mu.Unlock()
 		if running {
 			if err := e.waitServing(i); err != nil {
@@ -251,24 +247,4 @@ func (e *Ensemble) Close() error {
 		_ = e.stop(s)
 	}
 	return os.RemoveAll(e.dir)
-}
-
-// freePorts returns n free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("zktest: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

@@ -1,12 +1,9 @@
 package zktest
 
 import (
-	"crypto/sha256"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
+
+	"github.com/runnel-io/runnel/internal/javatest"
 )
 
 // Version is the ZooKeeper release the tests run.
@@ -24,16 +21,7 @@ const (
 
 // CacheDir is where downloads are kept: $RUNNEL_CACHE, else runnel/ in
 // the user's cache directory.
-func CacheDir() (string, error) {
-	if d := os.Getenv("RUNNEL_CACHE"); d != "" {
-		return d, nil
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("zktest: no cache directory (set RUNNEL_CACHE): %w", err)
-	}
-	return filepath.Join(base, "runnel"), nil
-}
+func CacheDir() (string, error) { return javatest.CacheDir() }
 
 const pom = `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -69,45 +57,9 @@ const pom = `<project xmlns="http://maven.apache.org/POM/4.0.0">
 // Jars returns the directory holding ZooKeeper's jars and those it needs,
 // fetching them with Maven from Maven Central the first time.
 func Jars() (string, error) {
-	cache, err := CacheDir()
-	if err != nil {
-		return "", err
-	}
-	// The directory is named after what it holds: a change of the list
-	// fetches anew.
 	spec := fmt.Sprintf(pom, Version, metricsVersion, snappyVersion, slf4jVersion)
-	sum := sha256.Sum256([]byte(spec))
-	dir := filepath.Join(cache, fmt.Sprintf("zookeeper-%s-%x", Version, sum[:4]))
-	lib := filepath.Join(dir, "lib")
-	done := filepath.Join(dir, "complete")
-	if _, err := os.Stat(done); err == nil {
-		return lib, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("zktest: %w", err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lib, err := javatest.Fetch("zookeeper-"+Version, "ZooKeeper "+Version, spec)
 	if err != nil {
-		return "", fmt.Errorf("zktest: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("zktest: lock %s: %w", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(done); err == nil {
-		return lib, nil // fetched by another test binary meanwhile
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pom.xml"), []byte(spec), 0o644); err != nil {
-		return "", fmt.Errorf("zktest: %w", err)
-	}
-	_ = os.RemoveAll(lib)
-	cmd := exec.Command("mvn", "-q", "-B", "-f", filepath.Join(dir, "pom.xml"), "dependency:copy-dependencies",
-		"-DoutputDirectory="+lib, "-DincludeScope=runtime")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("zktest: fetching ZooKeeper %s with Maven (is mvn installed, and Maven Central reachable?): %w\n%s", Version, err, out)
-	}
-	if err := os.WriteFile(done, nil, 0o644); err != nil {
 		return "", fmt.Errorf("zktest: %w", err)
 	}
 	return lib, nil
