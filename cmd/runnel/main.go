@@ -8,6 +8,7 @@
 //	runnel jobmanager [--config FILE] [-D key=value]...
 //	runnel taskmanager [--config FILE] [-D key=value]...
 //	runnel cluster start|stop
+//	runnel security create-certificates --dir DIR --hosts HOST[,HOST...]
 //	runnel version
 //
 // The REST commands and runnel run --jobmanager reach the REST API as

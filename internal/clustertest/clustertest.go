@@ -37,10 +37,13 @@ func Build(t testing.TB, pkg string) string {
 }
 
 // Start starts a process whose output goes to the file log; it dies
-// with the test binary and is killed when the test ends.
+// with the test binary and is stopped when the test ends. Its temporary
+// directory (TMPDIR) is one of the test's, so that what it leaves there
+// when it is killed goes with the test.
 func Start(t testing.TB, log string, bin string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	f, err := os.Create(log)
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +54,24 @@ func Start(t testing.TB, log string, bin string, args ...string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		f.Close()
+		defer f.Close()
+		if cmd.ProcessState != nil {
+			return // the test waited for it
+		}
+		// SIGTERM first, so that the process removes what it made and
+		// stops its own children; SIGKILL if it has not ended soon.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
 	})
 	return cmd
 }
