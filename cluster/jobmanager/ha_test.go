@@ -89,20 +89,7 @@ func TestStandbyTakesOver(t *testing.T) {
 	t.Cleanup(func() { _ = tmHA.Close() })
 	tm, err := taskmanager.New(taskmanager.Config{ID: "tm-ha", Host: "127.0.0.1", Slots: 2,
 		HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 2 * time.Second,
-		Leaders: func(ctx context.Context) <-chan taskmanager.Leader {
-			out := make(chan taskmanager.Leader)
-			go func() {
-				defer close(out)
-				for l := range tmHA.WatchLeader(ctx, ha.ResourceManager) {
-					select {
-					case out <- taskmanager.Leader{Address: l.Address, Session: l.Session}:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}()
-			return out
-		}}, nil, nil)
+		Leaders: taskmanager.LeadersOf(tmHA)}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

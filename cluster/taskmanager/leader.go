@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/runnel-io/runnel/cluster/ha"
 	"github.com/runnel-io/runnel/cluster/rpc"
 )
 
@@ -85,4 +86,24 @@ func (l Leader) calls(ctx context.Context) context.Context {
 		return ctx
 	}
 	return rpc.WithFencingToken(ctx, l.Session)
+}
+
+// LeadersOf follows the ResourceManager's leader as the high-availability
+// services s retrieve it.
+func LeadersOf(s ha.Services) Leaders {
+	return func(ctx context.Context) <-chan Leader {
+		in := s.WatchLeader(ctx, ha.ResourceManager)
+		out := make(chan Leader)
+		go func() { // ends with ctx, which closes in
+			defer close(out)
+			for l := range in {
+				select {
+				case out <- Leader{Address: l.Address, Session: l.Session}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		return out
+	}
 }

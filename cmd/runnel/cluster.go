@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"strings"
 
@@ -87,7 +86,7 @@ func newTaskManagerCommand() *cobra.Command {
 			if kind, _ := config.Get(conf, config.HighAvailabilityType); !strings.EqualFold(kind, "NONE") {
 				// The leader is found through ZooKeeper, not at
 				// jobmanager.rpc.address.
-				cfg.JobManager, cfg.Leaders = "", resourceManagerLeaders(haSvc)
+				cfg.JobManager, cfg.Leaders = "", taskmanager.LeadersOf(haSvc)
 			}
 			tm, err := taskmanager.New(cfg, clock.System{}, log)
 			if err != nil {
@@ -98,24 +97,4 @@ func newTaskManagerCommand() *cobra.Command {
 	}
 	f.add(cmd)
 	return cmd
-}
-
-// resourceManagerLeaders follows the ResourceManager's leader as the HA
-// services retrieve it.
-func resourceManagerLeaders(s ha.Services) taskmanager.Leaders {
-	return func(ctx context.Context) <-chan taskmanager.Leader {
-		in := s.WatchLeader(ctx, ha.ResourceManager)
-		out := make(chan taskmanager.Leader)
-		go func() {
-			defer close(out)
-			for l := range in {
-				select {
-				case out <- taskmanager.Leader{Address: l.Address, Session: l.Session}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-		return out
-	}
 }
