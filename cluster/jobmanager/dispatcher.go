@@ -78,9 +78,10 @@ type Dispatcher struct {
 	jobStore ha.JobStore     // the jobs to recover after a failover
 	wg       sync.WaitGroup
 
-	mu    sync.Mutex
-	jobs  map[string]*jobRecord
-	order []string // job IDs, oldest first
+	mu       sync.Mutex
+	stopping bool // stop has begun: JobMasters end with the Dispatcher
+	jobs     map[string]*jobRecord
+	order    []string // job IDs, oldest first
 }
 
 // jobRecord is what the Dispatcher knows of one job.
@@ -394,7 +395,9 @@ func (d *Dispatcher) Submit(_ context.Context, s rest.Submission, prog io.Reader
 		close(j.exited)
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if !rest.Terminal(j.state) {
+		// A JobMaster the Dispatcher stops with itself leaves its job as it
+		// is: not failed, and kept for the next leader to recover.
+		if !rest.Terminal(j.state) && !d.stopping {
 			msg := fmt.Sprintf("the JobMaster process ended (%v) before the job did; its log: %s", err, logPath)
 			if tail := logTail(logPath, 5); tail != "" {
 				msg += "\n" + tail
@@ -452,6 +455,7 @@ func newJobID() string {
 // goroutines.
 func (d *Dispatcher) stop() {
 	d.mu.Lock()
+	d.stopping = true
 	var running []*jobRecord
 	for _, j := range d.jobs {
 		select {

@@ -289,12 +289,32 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("jobmanager: %w", err)
 	}
-	defer func() { _ = lead.Resign() }()
-	rmLead, err := haSvc.Elect(ctx, ha.ResourceManager, j.rpcAdv)
+	// The ResourceManager is elected while the Dispatcher leads, and not
+	// a moment after it stopped.
+	ectx, stopElect := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-lead.Lost():
+			stopElect()
+		case <-ectx.Done():
+		}
+	}()
+	rmLead, err := haSvc.Elect(ectx, ha.ResourceManager, j.rpcAdv)
+	stopElect()
 	if err != nil {
+		_ = lead.Resign()
+		if lost(lead) {
+			return ErrLeadershipLost
+		}
 		return fmt.Errorf("jobmanager: %w", err)
 	}
-	defer func() { _ = rmLead.Resign() }()
+	// On the way out the Dispatcher stops its JobMasters before the
+	// leadership goes, so that a standby's never run beside them.
+	defer func() {
+		d.stop()
+		_ = rmLead.Resign()
+		_ = lead.Resign()
+	}()
 	session := rmLead.Session()
 	rmSession.Store(&session)
 	j.log.Info("leading", "dispatcher-session", lead.Session(), "resourcemanager-session", session)
@@ -310,6 +330,7 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 			return
 		}
+		rmSession.Store(nil) // no call is served under the old session
 		lose(ErrLeadershipLost)
 	}()
 
@@ -337,6 +358,16 @@ func (j *JobManager) Run(ctx context.Context) (err error) {
 		return cause
 	}
 	return err
+}
+
+// lost reports whether l has ended.
+func lost(l ha.Leadership) bool {
+	select {
+	case <-l.Lost():
+		return true
+	default:
+		return false
+	}
 }
 
 func (j *JobManager) shutdown(close func(context.Context) error) {

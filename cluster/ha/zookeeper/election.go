@@ -113,8 +113,17 @@ func (s *Services) Elect(ctx context.Context, component, address string) (ha.Lea
 			continue
 		}
 		ok, _, ev, err := s.conn.ExistsW(pred)
-		if err != nil || !ok {
+		switch {
+		case err != nil:
+			// Whatever failed, wait before the next look, so that a failing
+			// call does not spin.
+			s.log.Debug("zookeeper: watching the predecessor", "component", component, "node", pred, "error", err)
+			if err := s.pause(ctx); err != nil {
+				return fail(err)
+			}
 			continue
+		case !ok:
+			continue // gone already: look again
 		}
 		select {
 		case e := <-ev:
