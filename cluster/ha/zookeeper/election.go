@@ -82,10 +82,16 @@ func (s *Services) Elect(ctx context.Context, component, address string) (ha.Lea
 		return nil, err
 	}
 	var node string // our latch node, once created
+	// The latch node is named after a token of this call, so that one whose
+	// creation was applied but not acknowledged (a connection lost in
+	// between) is found again rather than left to block the election.
+	own := "_c_" + strings.ToLower(rand.Text()) + "-"
 	fail := func(err error) (ha.Leadership, error) {
 		if node != "" {
 			n := node
 			s.spawn(func() { s.removeLater(n) })
+		} else {
+			s.spawn(func() { s.removeOwnLater(dir, own) })
 		}
 		if errors.Is(err, ha.ErrClosed) {
 			return nil, ha.ErrClosed
@@ -97,7 +103,7 @@ func (s *Services) Elect(ctx context.Context, component, address string) (ha.Lea
 			return fail(err)
 		}
 		at := s.markNow()
-		l, pred, err := s.step(dir, &node, address, at)
+		l, pred, err := s.step(dir, own, &node, address, at)
 		switch {
 		case err != nil && retriable(err):
 			if err := s.pause(ctx); err != nil {
@@ -141,13 +147,23 @@ func (s *Services) Elect(ctx context.Context, component, address string) (ha.Lea
 // step is one round of the election: it creates the latch node if need
 // be, and either leads (l) or names the predecessor to watch (pred; ""
 // to look again at once).
-func (s *Services) step(dir string, node *string, address string, at mark) (l *leadership, pred string, err error) {
+func (s *Services) step(dir, own string, node *string, address string, at mark) (l *leadership, pred string, err error) {
 	if *node == "" {
-		n, err := s.conn.CreateProtectedEphemeralSequential(dir+"/"+latchName, nil, s.acl)
+		// A node of this call may exist already: created before the
+		// connection was lost, its answer with it.
+		children, _, err := s.conn.Children(dir)
 		if err != nil {
 			return nil, "", err
 		}
-		*node = n
+		if i := slices.IndexFunc(children, func(c string) bool { return strings.HasPrefix(c, own) }); i >= 0 {
+			*node = dir + "/" + children[i]
+		} else {
+			n, err := s.conn.Create(dir+"/"+own+latchName, nil, zk.FlagEphemeral|zk.FlagSequence, s.acl)
+			if err != nil {
+				return nil, "", err
+			}
+			*node = n
+		}
 	}
 	children, _, err := s.conn.Children(dir)
 	if err != nil {
@@ -323,6 +339,29 @@ func (s *Services) releaseLater(l *leadership) {
 
 // removeLater removes the latch node of a contender that gave up, as
 // releaseLater does.
+// removeOwnLater removes, once connected, the latch nodes under dir whose
+// names begin with own: those of an Elect that failed before it learnt
+// its node's name.
+func (s *Services) removeOwnLater(dir, own string) {
+	for {
+		if s.awaitConnected(context.Background()) != nil {
+			return
+		}
+		children, _, err := s.conn.Children(dir)
+		if err == nil {
+			for _, c := range children {
+				if strings.HasPrefix(c, own) {
+					s.removeLater(dir + "/" + c)
+				}
+			}
+			return
+		}
+		if !retriable(err) || s.pause(context.Background()) != nil {
+			return
+		}
+	}
+}
+
 func (s *Services) removeLater(node string) {
 	for {
 		if s.awaitConnected(context.Background()) != nil {
