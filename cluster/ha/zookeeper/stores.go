@@ -66,7 +66,11 @@ func (p pointers) put(ctx context.Context, id string, data []byte) error {
 		}
 	})
 	if err != nil {
-		_ = p.s.storage.Delete(ctx, ptr)
+		// After a connection error the write may have been applied: the
+		// file goes only if the node is known not to point at it.
+		if cur, _, gerr := p.s.conn.Get(p.node(id)); errors.Is(gerr, zk.ErrNoNode) || (gerr == nil && string(cur) != ptr) {
+			_ = p.s.storage.Delete(ctx, ptr)
+		}
 		return p.wrap("put", id, err)
 	}
 	if old != nil && string(old) != ptr {
