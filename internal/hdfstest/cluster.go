@@ -33,6 +33,7 @@ type Cluster struct {
 
 	mu     sync.Mutex // serialises commands and Close
 	closed bool
+	lost   bool // a command timed out: replies can no longer be matched
 }
 
 // Start starts a cluster whose NameNode listens on a free loopback port,
@@ -104,7 +105,10 @@ func (c *Cluster) read(stdout io.ReadCloser, up chan<- string) {
 		case strings.HasPrefix(line, "hdfs://"):
 			up <- line
 		case line == "ok" || strings.HasPrefix(line, "error "):
-			c.replies <- line
+			select {
+			case c.replies <- line:
+			default: // no command waits (it timed out): output must flow on
+			}
 		default:
 			fmt.Fprintln(c.log, line)
 		}
@@ -131,6 +135,9 @@ func (c *Cluster) command(cmd string) error {
 	if c.closed {
 		return errors.New("hdfstest: the cluster is closed")
 	}
+	if c.lost {
+		return errors.New("hdfstest: an earlier command got no answer; the cluster's state is unknown")
+	}
 	if _, err := fmt.Fprintln(c.stdin, cmd); err != nil {
 		return fmt.Errorf("hdfstest: %s: %w", cmd, err)
 	}
@@ -143,6 +150,7 @@ func (c *Cluster) command(cmd string) error {
 	case <-c.proc.Exited():
 		return fmt.Errorf("hdfstest: %s: HDFS exited", cmd)
 	case <-time.After(startTimeout):
+		c.lost = true // a late answer must not pass for the next command's
 		return fmt.Errorf("hdfstest: %s: no answer after %v", cmd, startTimeout)
 	}
 }

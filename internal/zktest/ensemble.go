@@ -208,9 +208,9 @@ func (e *Ensemble) stop(s *server) error {
 	return nil
 }
 
-// Start starts server i (from 0) again, on its port and with its data,
-// and waits until it serves, if the others let it (a quorum); Start of a
-// running server does nothing.
+// Start starts server i (from 0) again, on its port and with its data;
+// it does not wait for the server to serve (WaitServing does, once a
+// quorum runs). Start of a running server does nothing.
 func (e *Ensemble) Start(i int) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
