@@ -18,34 +18,14 @@ const Version = "3.5.0"
 // the slf4j API Hadoop's client jars depend on.
 const slf4jVersion = "1.7.36"
 
-const pom = `<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>io.runnel.test</groupId>
-  <artifactId>hdfs-minicluster</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.hadoop</groupId>
-      <artifactId>hadoop-client-minicluster</artifactId>
-      <version>%s</version>
-    </dependency>
-    <dependency>
-      <groupId>org.slf4j</groupId>
-      <artifactId>slf4j-simple</artifactId>
-      <version>%s</version>
-    </dependency>
-  </dependencies>
-</project>
-`
-
 //go:embed MiniHDFS.java
 var launcher string
 
 // Jars returns the directory holding Hadoop's jars and those the cluster
 // needs, fetching them with Maven from Maven Central the first time.
 func Jars() (string, error) {
-	lib, err := javatest.Fetch("hadoop-"+Version, "Hadoop "+Version, fmt.Sprintf(pom, Version, slf4jVersion))
+	lib, err := javatest.Fetch("hadoop-"+Version, "Hadoop "+Version,
+		"org.apache.hadoop:hadoop-client-minicluster:"+Version, "org.slf4j:slf4j-simple:"+slf4jVersion)
 	if err != nil {
 		return "", fmt.Errorf("hdfstest: %w", err)
 	}

@@ -69,12 +69,16 @@ func Install(name, sub, spec string, fill func(dir, out string) error) (string, 
 	return out, nil
 }
 
-// Fetch returns a directory holding the jars that pom's dependencies
-// resolve to (runtime scope, with theirs), fetching them with Maven from
-// Maven Central the first time; what names what is fetched in errors.
-// The directory is named after name and a hash of pom: a change of the
-// list fetches anew.
-func Fetch(name, what, pom string) (string, error) {
+// Fetch returns a directory holding the jars of artifacts (Maven
+// coordinates "group:artifact:version") and of their runtime
+// dependencies, fetching them with Maven from Maven Central the first
+// time; what names what is fetched in errors. The directory is named after
+// name and a hash of the list: a change of it fetches anew.
+func Fetch(name, what string, artifacts ...string) (string, error) {
+	pom, err := pomOf(name, artifacts)
+	if err != nil {
+		return "", err
+	}
 	return Install(name, "lib", pom, func(dir, out string) error {
 		if err := os.WriteFile(filepath.Join(dir, "pom.xml"), []byte(pom), 0o644); err != nil {
 			return fmt.Errorf("javatest: %w", err)
@@ -86,6 +90,24 @@ func Fetch(name, what, pom string) (string, error) {
 		}
 		return nil
 	})
+}
+
+// pomOf is the POM of a project named name that depends on artifacts.
+func pomOf(name string, artifacts []string) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n"+
+		"  <groupId>io.runnel.test</groupId>\n  <artifactId>%s</artifactId>\n  <version>1</version>\n"+
+		"  <packaging>pom</packaging>\n  <dependencies>\n", name)
+	for _, a := range artifacts {
+		f := strings.Split(a, ":")
+		if len(f) != 3 || f[0] == "" || f[1] == "" || f[2] == "" {
+			return "", fmt.Errorf("javatest: artifact %q is not group:artifact:version", a)
+		}
+		fmt.Fprintf(&b, "    <dependency>\n      <groupId>%s</groupId>\n      <artifactId>%s</artifactId>\n"+
+			"      <version>%s</version>\n    </dependency>\n", f[0], f[1], f[2])
+	}
+	b.WriteString("  </dependencies>\n</project>\n")
+	return b.String(), nil
 }
 
 // Compile returns a directory of the classes compiled with javac from

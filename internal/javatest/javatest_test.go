@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -54,5 +55,22 @@ func TestFreePorts(t *testing.T) {
 	}
 	if len(ports) != 3 || ports[0] == ports[1] || ports[1] == ports[2] || ports[0] == ports[2] {
 		t.Errorf("ports %v, want three distinct", ports)
+	}
+}
+
+// TestPOM: the POM names each artifact, and a malformed coordinate is an
+// error naming it.
+func TestPOM(t *testing.T) {
+	pom, err := pomOf("x", []string{"org.a:b:1.2", "c:d:3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<artifactId>x</artifactId>", "<groupId>org.a</groupId>", "<artifactId>b</artifactId>", "<version>1.2</version>", "<groupId>c</groupId>"} {
+		if !strings.Contains(pom, want) {
+			t.Errorf("the POM lacks %s:\n%s", want, pom)
+		}
+	}
+	if _, err := pomOf("x", []string{"org.a:b"}); err == nil || !strings.Contains(err.Error(), `"org.a:b"`) {
+		t.Errorf("a coordinate without version: %v", err)
 	}
 }

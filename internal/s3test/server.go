@@ -32,22 +32,6 @@ const Region = "us-east-1"
 // startTimeout bounds the wait for the server to serve.
 const startTimeout = time.Minute
 
-const pom = `<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>io.runnel.test</groupId>
-  <artifactId>s3proxy-server</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
-      <groupId>org.gaul</groupId>
-      <artifactId>s3proxy</artifactId>
-      <version>%s</version>
-    </dependency>
-  </dependencies>
-</project>
-`
-
 // logback.xml keeps S3Proxy's log to warnings.
 const logback = `<configuration>
   <appender name="err" class="ch.qos.logback.core.ConsoleAppender">
@@ -60,7 +44,7 @@ const logback = `<configuration>
 // Jars returns the directory holding S3Proxy's jars and those it needs,
 // fetching them with Maven from Maven Central the first time.
 func Jars() (string, error) {
-	lib, err := javatest.Fetch("s3proxy-"+Version, "S3Proxy "+Version, fmt.Sprintf(pom, Version))
+	lib, err := javatest.Fetch("s3proxy-"+Version, "S3Proxy "+Version, "org.gaul:s3proxy:"+Version)
 	if err != nil {
 		return "", fmt.Errorf("s3test: %w", err)
 	}

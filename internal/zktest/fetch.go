@@ -23,42 +23,12 @@ const (
 // the user's cache directory.
 func CacheDir() (string, error) { return javatest.CacheDir() }
 
-const pom = `<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>io.runnel.test</groupId>
-  <artifactId>zookeeper-server</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.zookeeper</groupId>
-      <artifactId>zookeeper</artifactId>
-      <version>%s</version>
-    </dependency>
-    <dependency>
-      <groupId>io.dropwizard.metrics</groupId>
-      <artifactId>metrics-core</artifactId>
-      <version>%s</version>
-    </dependency>
-    <dependency>
-      <groupId>org.xerial.snappy</groupId>
-      <artifactId>snappy-java</artifactId>
-      <version>%s</version>
-    </dependency>
-    <dependency>
-      <groupId>org.slf4j</groupId>
-      <artifactId>slf4j-simple</artifactId>
-      <version>%s</version>
-    </dependency>
-  </dependencies>
-</project>
-`
-
 // Jars returns the directory holding ZooKeeper's jars and those it needs,
 // fetching them with Maven from Maven Central the first time.
 func Jars() (string, error) {
-	spec := fmt.Sprintf(pom, Version, metricsVersion, snappyVersion, slf4jVersion)
-	lib, err := javatest.Fetch("zookeeper-"+Version, "ZooKeeper "+Version, spec)
+	lib, err := javatest.Fetch("zookeeper-"+Version, "ZooKeeper "+Version, "org.apache.zookeeper:zookeeper:"+Version,
+		"io.dropwizard.metrics:metrics-core:"+metricsVersion, "org.xerial.snappy:snappy-java:"+snappyVersion,
+		"org.slf4j:slf4j-simple:"+slf4jVersion)
 	if err != nil {
 		return "", fmt.Errorf("zktest: %w", err)
 	}
